@@ -1,0 +1,1 @@
+"""The rating box: protocol, host driver, simulator, firmware and technician tools."""

@@ -1,0 +1,3 @@
+from hailong.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The touch-screen kiosk: rating session, screens and the app that wires them."""

@@ -1,0 +1,205 @@
+"""The kiosk's Kivy application: builds the screens, wires them to the controller,
+and keeps the window a kiosk (fullscreen, no exit key, no settings panel).
+
+Import this only after `hailong.kiosk.kivy_env.prepare_kivy_environment`.
+Navigation happens in one place, `HaiLongKioskApp._navigate`, driven by `KioskFlow`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import deque
+from pathlib import Path
+
+from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.clock import Clock
+from kivy.config import Config
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from hailong.config.settings import KioskFile, KioskSettings
+from hailong.i18n import set_language
+from hailong.kiosk.controller import Event, KioskController
+from hailong.kiosk.flow import KioskFlow, Page
+from hailong.kiosk.screens.kv_i18n import _ as kv_translation
+from hailong.kiosk.viewmodels import idle_view
+from hailong.kiosk.xdisplay import screen_size
+from hailong.sync.store import KioskStore
+
+log = logging.getLogger(__name__)
+
+WINDOW_TITLE = "Hài Lòng"
+
+# EX_SOFTWARE: the service manager sees a failure and restarts the kiosk.
+EXIT_CRASHED = 70
+
+
+def configure_kivy(settings: KioskSettings) -> None:
+    """Kiosk behaviour of the window; must run before Kivy creates the window."""
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("graphics", "allow_screensaver", "0")
+    # A right click or a long touch must not leave Kivy's red multitouch dots.
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    width, height = settings.window_size
+    if settings.fullscreen:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "0")
+        # A window manager makes the window fullscreen; an X session without one (a
+        # bare `xinit` kiosk) ignores the request, so the window is also made exactly
+        # the screen's size at its top-left corner.
+        screen = screen_size()
+        if screen is not None:
+            width, height = screen
+            Config.set("graphics", "position", "custom")
+            Config.set("graphics", "left", "0")
+            Config.set("graphics", "top", "0")
+    else:
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "show_cursor", "1")
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+
+
+class CrashHandler(ExceptionHandler):
+    """Logs an unexpected exception once, then lets Kivy stop the loop and re-raise it,
+    so the process exits non-zero rather than freezing in front of a citizen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: BaseException | None = None
+
+    def handle_exception(self, inst: BaseException) -> int:
+        if inst is not self.seen:
+            self.seen = inst
+            log.critical("unexpected error in the kiosk app", exc_info=inst)
+        return ExceptionManager.RAISE
+
+
+class HaiLongKioskApp(App):
+    title = WINDOW_TITLE
+    use_kivy_settings = False
+    language = StringProperty("vi")
+
+    def __init__(self, controller: KioskController, settings: KioskSettings) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self.language = settings.language
+        set_language(settings.language)
+        self.flow = KioskFlow(enrolled=controller.enrolled, thanks_s=settings.thanks_s)
+        self._events: deque[Event] = deque()
+        self._drain_trigger = Clock.create_trigger(self._drain_events)
+        self._tick_event = None
+
+    # -- Kivy hooks ------------------------------------------------------------
+
+    def build(self) -> ScreenManager:
+        from hailong.kiosk.screens.idle import IdleScreen
+        from hailong.kiosk.screens.not_enrolled import NotEnrolledScreen
+        from hailong.kiosk.screens.thanks import ThanksScreen
+
+        self.idle = IdleScreen(name=Page.IDLE.value)
+        self.idle.bind(on_rate=lambda _screen, button: self.controller.touch(button))
+        manager = ScreenManager(transition=NoTransition())
+        for screen in (self.idle, ThanksScreen(name=Page.THANKS.value),
+                       NotEnrolledScreen(name=Page.NOT_ENROLLED.value)):
+            manager.add_widget(screen)
+        self.controller.add_listener(self._on_controller_event)
+        return manager
+
+    def on_start(self) -> None:
+        from kivy.core.window import Window
+
+        # Alt-F4 and the window manager's close button must not end the kiosk.
+        Window.bind(on_request_close=lambda *_args, **_kwargs: True)
+        # The box and the uploader start only now, so that none of their events can
+        # come before the screens listen.
+        self.controller.start()
+        self._refresh_idle()
+        self._navigate()
+        log.info("kiosk ready: %s", self.flow.page.value)
+
+    def open_settings(self, *_args: object) -> bool:
+        """F1 opens Kivy's settings panel by default; a kiosk has none."""
+        return False
+
+    def on_language(self, _app: object, language: str) -> None:
+        kv_translation.switch_language(language)
+        if self.root is not None:
+            self._refresh_idle()
+
+    # -- controller events (any thread) → main thread --------------------------
+
+    def _on_controller_event(self, event: Event) -> None:
+        # Called on the box driver's or uploader's thread too: only queue and trigger.
+        self._events.append(event)
+        self._drain_trigger()
+
+    def _drain_events(self, _dt: float) -> None:
+        seen: set[Event] = set()
+        while self._events:
+            seen.add(self._events.popleft())
+        if seen & {Event.OFFICER, Event.BOX_STATE}:
+            self._refresh_idle()
+        if Event.RATED in seen:
+            self.flow.rated(time.monotonic())
+        self._navigate()
+
+    # -- navigation -------------------------------------------------------------
+
+    def _navigate(self) -> None:
+        """Show the flow's page, and come back when it has a deadline."""
+        manager = self.root
+        if manager.current != self.flow.page.value:
+            manager.current = self.flow.page.value
+            log.info("screen: %s", self.flow.page.value)
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+            self._tick_event = None
+        wake_at = self.flow.wake_at()
+        if wake_at is not None:
+            self._tick_event = Clock.schedule_once(
+                self._tick, max(0.0, wake_at - time.monotonic())
+            )
+
+    def _tick(self, _dt: float) -> None:
+        self.flow.tick(time.monotonic())
+        self._navigate()
+
+    def _refresh_idle(self) -> None:
+        controller = self.controller
+        self.idle.show(
+            idle_view(controller.officer_card(), controller.scale, controller.box_status)
+        )
+
+
+def run_app(settings: KioskFile, store_path: Path) -> int:
+    """Run the kiosk until it is stopped (0) or crashes (EXIT_CRASHED)."""
+
+    configure_kivy(settings.kiosk)
+    handler = CrashHandler()
+    ExceptionManager.add_handler(handler)
+    store = KioskStore(store_path)
+    controller = KioskController(settings, store)
+    app = HaiLongKioskApp(controller, settings.kiosk)
+
+    def stop_gently(signum: int, _frame: object) -> None:
+        log.info("stopping the kiosk app (signal %d)", signum)
+        Clock.schedule_once(lambda _dt: app.stop())
+
+    signal.signal(signal.SIGTERM, stop_gently)
+    signal.signal(signal.SIGINT, stop_gently)
+    try:
+        app.run()
+    except Exception as exc:
+        if exc is not handler.seen:
+            log.critical("the kiosk app failed", exc_info=exc)
+        return EXIT_CRASHED
+    finally:
+        controller.stop()
+        store.close()
+        ExceptionManager.remove_handler(handler)
+    return 0

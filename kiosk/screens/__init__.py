@@ -1,0 +1,1 @@
+"""Kiosk screens: one Python module and one .kv file per screen."""

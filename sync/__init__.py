@@ -1,0 +1,1 @@
+"""Durable kiosk store and outbox, the batched uploader, and the central server."""

@@ -1,0 +1,1 @@
+"""The central server: ingest, fleet, scores and pages."""

@@ -1,0 +1,278 @@
+"""`hailong admin`: manage units, counters, officers, users and enrollment codes;
+look at the kiosks.
+
+The database is migrated first, so every action works on a fresh data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hailong.i18n import _
+from hailong.sync.server.settings_args import add_settings_arguments, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+Action = Callable[["Session", argparse.Namespace], None]
+
+
+class AdminError(Exception):
+    """A problem with what was asked, printed as one line."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    about = _("manage units, counters, officers, users and enrollment codes")
+    parser = sub.add_parser("admin", help=about, description=about)
+    add_settings_arguments(parser)
+    common = argparse.ArgumentParser(add_help=False)
+    add_settings_arguments(common, repeated=True)
+    actions = parser.add_subparsers(dest="admin_action", metavar=_("ACTION"), required=True)
+
+    def leaf(
+        group: argparse._SubParsersAction, name: str, about: str, action: Action
+    ) -> argparse.ArgumentParser:
+        child = group.add_parser(name, help=about, description=about, parents=[common])
+        child.set_defaults(func=lambda args: _run(args, action))
+        return child
+
+    code = leaf(actions, "enroll-code",
+                _("issue a one-time code that enrolls a kiosk at a counter (printed last)"),
+                _enroll_code)
+    code.add_argument("--counter", type=int, required=True, metavar=_("ID"),
+                      help=_("the counter's id (see: counter list)"))
+    code.add_argument("--ttl-hours", type=float, default=24.0, metavar=_("HOURS"),
+                      help=_("how long the code stays valid (default 24)"))
+
+    units = _group(actions, "unit", _("add or list units"))
+    unit_add = leaf(units, "add", _("add a unit"), _unit_add)
+    unit_add.add_argument("name", help=_("the unit's name"))
+    unit_add.add_argument("--parent", type=int, metavar=_("ID"),
+                          help=_("the id of the unit this one belongs to"))
+    leaf(units, "list", _("list units"), _unit_list)
+
+    counters = _group(actions, "counter", _("add or list counters"))
+    counter_add = leaf(counters, "add", _("add a counter to a unit"), _counter_add)
+    counter_add.add_argument("name", help=_("the counter's name, e.g. \"Quầy 1\""))
+    counter_add.add_argument("--unit", type=int, required=True, metavar=_("ID"),
+                             help=_("the unit's id"))
+    counter_list = leaf(counters, "list", _("list counters"), _counter_list)
+    counter_list.add_argument("--unit", type=int, metavar=_("ID"), help=_("only this unit"))
+
+    officers = _group(actions, "officer", _("add or list officers"))
+    officer_add = leaf(officers, "add", _("add an officer to a unit"), _officer_add)
+    officer_add.add_argument("name", help=_("the officer's full name"))
+    officer_add.add_argument("--unit", type=int, required=True, metavar=_("ID"),
+                             help=_("the unit's id"))
+    officer_add.add_argument("--title", default="", help=_("job title, e.g. \"Chuyên viên\""))
+    officer_add.add_argument("--photo", type=Path, metavar=_("FILE"),
+                             help=_("a PNG, JPEG or WebP portrait"))
+    officer_list = leaf(officers, "list", _("list officers"), _officer_list)
+    officer_list.add_argument("--unit", type=int, metavar=_("ID"), help=_("only this unit"))
+
+    users = _group(actions, "user", _("add people who log in"))
+    user_add = leaf(users, "add", _("add a user (the password is asked for)"), _user_add)
+    user_add.add_argument("username")
+    user_add.add_argument("--role", required=True, choices=("admin", "supervisor", "technician"))
+    user_add.add_argument("--unit", type=int, metavar=_("ID"),
+                          help=_("the unit a supervisor or technician belongs to"))
+    user_add.add_argument("--password-stdin", action="store_true",
+                          help=_("read the password from the first line of standard input"))
+
+    kiosks = _group(actions, "kiosk", _("list kiosks and the ratings they never delivered"))
+    leaf(kiosks, "list",
+         _("list kiosks: state from the last heartbeat, backlog, clock skew, missing ratings"),
+         _kiosk_list)
+    kiosk_gaps = leaf(kiosks, "gaps",
+                      _("list the sequence numbers of a kiosk's ratings that never arrived"),
+                      _kiosk_gaps)
+    kiosk_gaps.add_argument("kiosk", type=int, metavar=_("ID"),
+                            help=_("the kiosk's id (see: kiosk list)"))
+
+    leaf(actions, "seed-demo",
+         _("create the demo organisation and print the demo supervisor's login"), _seed_demo)
+
+
+def _group(
+    actions: argparse._SubParsersAction, name: str, about: str
+) -> argparse._SubParsersAction:
+    parser = actions.add_parser(name, help=about, description=about)
+    return parser.add_subparsers(dest=f"{name}_action", metavar=_("ACTION"), required=True)
+
+
+def _run(args: argparse.Namespace, action: Action) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hailong.sync.server.db import make_engine, make_session_factory, migrate
+    from hailong.sync.server.fleet import UnknownCounter
+    from hailong.sync.server.org import OrgError
+
+    settings = load_settings(args)
+    if settings is None:
+        return 2
+    url = settings.effective_database_url
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                action(session, args)
+        finally:
+            engine.dispose()
+    except (AdminError, OrgError, UnknownCounter) as error:
+        print(_("error: {error}").format(error=error), file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as error:
+        print(_("error: {error}").format(error=error), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _enroll_code(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.fleet import issue_enrollment_code
+
+    if not 0 < args.ttl_hours <= 24 * 30:
+        raise AdminError(_("--ttl-hours must be more than 0 and at most 720"))
+    now = datetime.now(UTC)
+    ttl = timedelta(hours=args.ttl_hours)
+    code = issue_enrollment_code(session, args.counter, ttl, now)
+    print(_("One-time enrollment code for counter {counter}, valid until {until} UTC:").format(
+        counter=args.counter, until=(now + ttl).strftime("%Y-%m-%d %H:%M")))
+    print(code)
+
+
+def _unit_add(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.org import add_unit
+
+    unit = add_unit(session, args.name, args.parent)
+    print(_("unit {id} added: {name}").format(id=unit.id, name=unit.name))
+
+
+def _unit_list(session: Session, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from hailong.sync.server.models import Unit
+
+    for unit in session.scalars(select(Unit).order_by(Unit.id)):
+        parent = "" if unit.parent_id is None else str(unit.parent_id)
+        print(f"{unit.id}\t{unit.name}\t{parent}")
+
+
+def _counter_add(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.org import add_counter
+
+    counter = add_counter(session, args.unit, args.name)
+    print(_("counter {id} added: {name}").format(id=counter.id, name=counter.name))
+
+
+def _counter_list(session: Session, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from hailong.sync.server.models import Counter, Unit
+
+    query = select(Counter.id, Counter.name, Unit.name).join(Unit).order_by(Counter.id)
+    if args.unit is not None:
+        query = query.where(Counter.unit_id == args.unit)
+    for counter_id, name, unit_name in session.execute(query):
+        print(f"{counter_id}\t{name}\t{unit_name}")
+
+
+def _officer_add(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.org import add_officer
+
+    photo = None
+    if args.photo is not None:
+        try:
+            photo = args.photo.read_bytes()
+        except OSError as error:
+            raise AdminError(_("cannot read the photo {path}: {error}").format(
+                path=args.photo, error=error.strerror)) from None
+    officer = add_officer(session, args.unit, args.name, args.title, photo)
+    print(_("officer {id} added: {name}").format(id=officer.id, name=officer.name))
+
+
+def _officer_list(session: Session, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from hailong.sync.server.models import Officer
+
+    query = select(Officer).order_by(Officer.id)
+    if args.unit is not None:
+        query = query.where(Officer.unit_id == args.unit)
+    for officer in session.scalars(query):
+        state = _("active") if officer.active else _("inactive")
+        photo = _("photo") if officer.photo_sha256 else _("no photo")
+        print(f"{officer.id}\t{officer.name}\t{officer.title}\t{officer.unit_id}\t{state}\t{photo}")
+
+
+def _kiosk_list(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.heartbeat import fleet
+
+    def shown(value: object) -> str:
+        return "-" if value is None else str(value)
+
+    print("\t".join((_("id"), _("counter"), _("unit"), _("host"), _("version"), _("state"),
+                     _("last heartbeat"), _("box"), _("backlog"), _("clock skew ms"),
+                     _("missing"))))
+    for kiosk in fleet(session, None, datetime.now(UTC)):
+        beat = kiosk.last_heartbeat_at
+        print("\t".join((
+            str(kiosk.id), kiosk.counter_name, kiosk.unit_name, kiosk.hostname or "-",
+            kiosk.app_version or "-", kiosk.state,
+            "-" if beat is None else beat.strftime("%Y-%m-%d %H:%M:%S"),
+            shown(kiosk.box_status), shown(kiosk.backlog), shown(kiosk.clock_skew_ms),
+            str(kiosk.missing),
+        )))
+
+
+def _kiosk_gaps(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.gaps import GAPS_MAX_LIMIT, kiosk_gaps
+    from hailong.sync.server.models import Kiosk
+
+    if session.get(Kiosk, args.kiosk) is None:
+        raise AdminError(_("there is no kiosk with id {id}").format(id=args.kiosk))
+    report = kiosk_gaps(session, args.kiosk, limit=GAPS_MAX_LIMIT)
+    print(_("kiosk {id}: {missing} missing below sequence number {last}").format(
+        id=args.kiosk, missing=report.missing, last=report.last_seq))
+    for gap in report.gaps:
+        print(str(gap.first) if gap.first == gap.last else f"{gap.first}-{gap.last}")
+    if report.truncated:
+        print(_("(only the first {count} gaps are listed)").format(count=len(report.gaps)))
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise AdminError(_("no terminal to ask for the password: use --password-stdin"))
+    first = getpass.getpass(_("Password: "))
+    if first != getpass.getpass(_("Password again: ")):
+        raise AdminError(_("the two passwords differ"))
+    return first
+
+
+def _user_add(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.org import add_user, check_new_user
+
+    check_new_user(session, args.username.strip(), args.role, args.unit)
+    password = _read_password(args.password_stdin)
+    user = add_user(session, args.username, password, args.role, args.unit)
+    print(_("user {id} added: {name} ({role})").format(
+        id=user.id, name=user.username, role=user.role))
+
+
+def _seed_demo(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.seed import seed_demo
+
+    login = seed_demo(session)
+    print(_("Demo unit {unit}, counters {counters}, officers {officers}.").format(
+        unit=login.unit_id, counters=", ".join(map(str, login.counter_ids)),
+        officers=", ".join(map(str, login.officer_ids))))
+    print(_("Demo supervisor: username {username}  password {password}  (demo data only)").format(
+        username=login.username, password=login.password))

@@ -1,0 +1,210 @@
+"""What kiosk and server say to each other over HTTP (API v1).
+
+Both ends import these models, so a field cannot drift between them. Times are
+timezone-aware UTC; ids are UUIDs made on the kiosk when a rating is stored and
+kept across every retry (the idempotency key).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+API_PREFIX = "/api/v1"
+
+Source = Literal["box", "touch"]
+ItemStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
+Flag = Literal["too_soon", "no_officer", "outside_hours"]
+BoxStatus = Literal["connected", "connecting", "disconnected", "disabled"]
+# Derived by the server from the time of the last heartbeat.
+KioskState = Literal["new", "online", "late", "offline", "revoked"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RatingItem(_Wire):
+    """One rating as the kiosk stored it."""
+
+    id: UUID
+    kiosk_seq: Annotated[int, Field(ge=1)]
+    counter_id: int
+    officer_id: int | None
+    button: Annotated[int, Field(ge=1, le=5)]
+    scale_size: Annotated[int, Field(ge=2, le=5)]
+    sipas_level: Annotated[int, Field(ge=1, le=5)]
+    source: Source
+    flags: list[Flag] = []
+    boot_id: UUID
+    monotonic_ms: Annotated[int, Field(ge=0)]
+    wall_time: datetime
+    clock_trusted: bool
+    # Where a press came from on the box: de-duplication key (serial, boot nonce, sequence).
+    box_serial: str | None = None
+    box_boot_nonce: int | None = None
+    box_seq: int | None = None
+
+
+class Batch(_Wire):
+    """An upload. `sent_*` is the kiosk's clock when it sent the batch, so the server
+    can correct the times of ratings from the same boot."""
+
+    sent_wall_time: datetime
+    sent_monotonic_ms: Annotated[int, Field(ge=0)]
+    boot_id: UUID
+    items: list[RatingItem]
+
+
+class ItemResult(_Wire):
+    id: UUID
+    status: ItemStatus
+    reason: str | None = None
+
+
+class BatchResult(_Wire):
+    results: list[ItemResult]
+
+
+class EnrollRequest(_Wire):
+    code: Annotated[str, Field(min_length=4, max_length=64)]
+    app_version: str
+    hostname: str = ""
+
+
+class Officer(_Wire):
+    id: int
+    name: str
+    title: str
+    photo_url: str | None = None
+
+
+class Counter(_Wire):
+    id: int
+    name: str
+    unit_name: str
+
+
+class KioskConfig(_Wire):
+    """What a kiosk pulls from the server: where it stands and who works there."""
+
+    kiosk_id: int
+    counter: Counter
+    officers: list[Officer]
+
+
+class EnrollResponse(_Wire):
+    kiosk_id: int
+    token: str
+    config: KioskConfig
+
+
+class Score(_Wire):
+    """An officer's score over a period, by both official formulas.
+
+    `sipas_index`: (Hài lòng + Rất hài lòng) / valid ratings × 100 (SIPAS levels 4–5).
+    `decision766_rate`: (valid ratings − not satisfied) / valid ratings × 100, where
+    not satisfied is SIPAS level 1–2 (Bình thường is not a negative here).
+    Flagged ratings are counted apart and left out of both.
+    """
+
+    officer_id: int
+    officer_name: str
+    ratings: int
+    valid: int
+    flagged: int
+    by_sipas_level: dict[int, int]
+    sipas_index: float | None
+    decision766_rate: float | None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+class Heartbeat(_Wire):
+    """What a kiosk says about itself between uploads. `sent_wall_time` is its
+    clock when sending, so the server can tell how far off that clock is."""
+
+    sent_wall_time: AwareDatetime
+    app_version: Annotated[str, Field(max_length=64)]
+    box_status: BoxStatus
+    box_firmware: Annotated[str, Field(max_length=64)] = ""
+    # Ratings stored on the kiosk and not yet accepted by the server.
+    backlog: Annotated[int, Field(ge=0, le=2**62)]
+
+
+class HeartbeatAck(_Wire):
+    server_time: datetime
+    # The kiosk's clock minus the server's, in milliseconds.
+    clock_skew_ms: int
+
+
+class KioskStatus(_Wire):
+    """One kiosk in the fleet listing. `missing` counts the sequence numbers below
+    `last_seq` the server never stored."""
+
+    id: int
+    counter_id: int
+    counter_name: str
+    unit_id: int
+    unit_name: str
+    hostname: str
+    app_version: str
+    enrolled_at: datetime
+    state: KioskState
+    last_seen_at: datetime | None
+    last_heartbeat_at: datetime | None
+    box_status: BoxStatus | None
+    box_firmware: str | None
+    backlog: int | None
+    clock_skew_ms: int | None
+    last_seq: int
+    missing: int
+
+
+class SeqGap(_Wire):
+    """Sequence numbers `first`..`last` (inclusive) never stored."""
+
+    first: int
+    last: int
+
+
+class KioskGaps(_Wire):
+    kiosk_id: int
+    last_seq: int
+    missing: int
+    gaps: list[SeqGap]
+    # More gaps exist than were listed; ask again from after the last one.
+    truncated: bool
+
+
+class ExportedRating(_Wire):
+    """A stored rating as the export gives it."""
+
+    id: UUID
+    kiosk_id: int
+    kiosk_seq: int
+    unit_id: int
+    counter_id: int
+    counter_name: str
+    officer_id: int | None
+    officer_name: str | None
+    button: int
+    scale_size: int
+    sipas_level: int
+    source: Source
+    flags: list[str]
+    wall_time: datetime
+    clock_trusted: bool
+    corrected_time: datetime
+    time_verified: bool
+    server_received_at: datetime
+
+
+class RatingPage(_Wire):
+    """One page of the export; pass `next_cursor` back as `cursor` for the next."""
+
+    items: list[ExportedRating]
+    next_cursor: str | None

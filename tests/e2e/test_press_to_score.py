@@ -1,0 +1,128 @@
+"""The first real path, as separate real processes and nothing of ours mocked:
+simulated box (pty) → driver → rating session → kiosk SQLite → uploader → server
+→ its database → the officer's score (JSON API and HTML page)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from stack import (
+    Process,
+    enroll_kiosk,
+    hailong,
+    json_event,
+    processes,
+    run_hailong,
+    sign_in,
+    start_server,
+    write_kiosk_settings,
+)
+
+from hailong.kiosk.kivy_env import WINDOW_CLASS
+from hailong.kiosk.xdisplay import find_window
+from hailong.xvfb import Xvfb
+
+pytestmark = pytest.mark.e2e
+
+RESPONSE_INTERVAL_S = 0.3
+
+
+@pytest.fixture(name="processes")
+def processes_fixture() -> Iterator[list[Process]]:
+    with processes() as started:
+        yield started
+
+
+def test_box_presses_reach_the_officers_score(tmp_path: Path, processes: list[Process]):
+    server = start_server(tmp_path / "server", processes)
+    server_url, username, password = server.url, server.username, server.password
+
+    # Enrollment as a technician does it: a one-time code from the admin command.
+    code = server.enroll_code(counter=1)
+    box_link = tmp_path / "box"
+    kiosk_toml = write_kiosk_settings(
+        tmp_path / "kiosk.toml",
+        data_dir=tmp_path / "kiosk",
+        box_link=box_link,
+        server_url=server_url,
+        kiosk={"response_interval_s": RESPONSE_INTERVAL_S},
+        sync={"interval_s": 0.5},
+    )
+    officer_id = enroll_kiosk(kiosk_toml, code)[0]
+    sign_in(kiosk_toml, officer_id)
+
+    box = Process(
+        "box", hailong("device", "simulate", "--link", str(box_link)), stdin=subprocess.PIPE
+    )
+    processes.append(box)
+    box.wait_for(json_event("ready"), 30)
+
+    with Xvfb() as xvfb:
+        kiosk = Process(
+            "kiosk",
+            hailong("kiosk", "--config", str(kiosk_toml), "run"),
+            env={**os.environ, "DISPLAY": xvfb.display},
+        )
+        processes.append(kiosk)
+        find_window(xvfb.display, WINDOW_CLASS, timeout=60, process=kiosk.proc)
+        box.wait_for(json_event("hello_sent"), 30)
+
+        def press(*buttons: int) -> None:
+            assert box.proc.stdin is not None
+            box.proc.stdin.write("".join(f"press {b}\n" for b in buttons))
+            box.proc.stdin.flush()
+
+        # Citizens a little apart: Rất hài lòng, Hài lòng, Bình thường, Không hài lòng,
+        # Rất hài lòng; then one Không hài lòng pressed twice at once (the repeat is kept
+        # but flagged, and left out of the indices).
+        seq = 0
+        for button in (1, 2, 3, 4, 1):
+            press(button)
+            seq += 1
+            box.wait_for(json_event("ack", seq=seq), 15)
+            time.sleep(RESPONSE_INTERVAL_S + 0.1)
+        press(4, 4)
+        box.wait_for(json_event("ack", seq=seq + 2), 15)
+
+        session = requests.Session()
+        page = session.post(
+            f"{server_url}/login", data={"username": username, "password": password}, timeout=10
+        )
+        assert page.ok
+        deadline = time.monotonic() + 30
+        while True:
+            score = session.get(f"{server_url}/api/v1/officers/{officer_id}/score", timeout=10)
+            assert score.status_code == 200, score.text
+            body = score.json()
+            if body["ratings"] == 7 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+
+        assert body["ratings"] == 7
+        assert body["flagged"] == 1
+        assert body["valid"] == 6
+        assert {int(k): v for k, v in body["by_sipas_level"].items()} == {
+            5: 2,
+            4: 1,
+            3: 1,
+            2: 2,
+            1: 0,
+        }
+        # SIPAS: (Rất hài lòng + Hài lòng) / valid = 3/6; Decision 766: (6 − 2 negatives) / 6.
+        assert body["sipas_index"] == pytest.approx(50.0)
+        assert body["decision766_rate"] == pytest.approx(400 / 6)
+
+        html = session.get(f"{server_url}/officers/{officer_id}", timeout=10)
+        assert html.status_code == 200
+        assert "50" in html.text and "66" in html.text
+
+        status = run_hailong("sync", "status", "--config", str(kiosk_toml))
+        assert "Waiting to upload: 0" in status, status
+
+        assert kiosk.stop() == 0, "\n".join(kiosk.seen[-40:])
