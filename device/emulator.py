@@ -23,10 +23,10 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hailong.device.event_log import EventLog
 from hailong.device.protocol import (
     Ack,
     ButtonEvent,
@@ -133,12 +133,12 @@ class EmulatedBox:
         self.serial = serial
         self.buttons = BUTTONS
         self.firmware = Path(firmware)
-        self.events: list[Event] = []
+        self._log = EventLog("emulator")
+        self.events = self._log.events
         self._options = ["--drop", str(drop), "--corrupt", str(corrupt)]
         if seed is not None:
             self._options += ["--seed", str(seed)]
         self._on_event = on_event
-        self._cond = threading.Condition()
         self._proc: subprocess.Popen | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
         self._nonce: int | None = None
@@ -229,24 +229,16 @@ class EmulatedBox:
         return [float(d) for d in event["duty"]]  # type: ignore[union-attr]
 
     def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
+        return self._log.mark()
 
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float, since: int = 0) -> Event:
-        """The first event from `since` on that matches; TimeoutError after `timeout` s."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[since:]:
-                    if predicate(event):
-                        return event
-                since = len(self.events)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"no matching emulator event within {timeout} s")
-                if self._proc is None or self._proc.poll() is not None:
-                    raise FirmwareError(self._died_message())
-                self._cond.wait(min(left, 0.5))
+        """The first event from `since` on that matches; TimeoutError after `timeout` s,
+        FirmwareError as soon as the emulator has died."""
+        return self._log.wait_for(predicate, timeout, since, check=self._check_alive)
+
+    def _check_alive(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            raise FirmwareError(self._died_message())
 
     def _press(self, button: int, line: str) -> Event:
         if not 1 <= button <= self.buttons:
@@ -305,8 +297,7 @@ class EmulatedBox:
                 continue
             for event in self._translate(raw):
                 self._emit(event)
-        with self._cond:
-            self._cond.notify_all()
+        self._log.wake()
 
     def _pump_stderr(self) -> None:
         proc = self._proc
@@ -405,8 +396,6 @@ class EmulatedBox:
         return [{"event": "unexpected", "type": frame.TYPE.name}]
 
     def _emit(self, event: Event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
+        self._log.append(event)
         if self._on_event is not None:
             self._on_event(event)

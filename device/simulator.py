@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hailong.device.box_model import BoxModel, Event, Outcome
+from hailong.device.event_log import EventLog
 from hailong.device.protocol import FrameDecoder, FrameError, FrameErrorKind, Message, encode_frame
 from hailong.device.protocol_constants import MAX_BUTTONS, PROTOCOL_VERSION
 from hailong.i18n import _
@@ -61,12 +62,12 @@ class Simulator:
             raise ValueError("drop and corrupt together cannot exceed 100%")
         self.box = BoxModel(serial=serial, buttons=buttons, protocol=protocol)
         self.link = Path(link) if link is not None else None
-        self.events: list[Event] = []
+        self._log = EventLog("simulator")
+        self.events = self._log.events
         self._drop = drop
         self._corrupt = corrupt
         self._rng = random.Random(seed)
         self._on_event = on_event
-        self._cond = threading.Condition()
         self._master: int | None = None
         self._slave: int | None = None
         self._path: str | None = None
@@ -147,22 +148,11 @@ class Simulator:
 
     def mark(self) -> int:
         """A position in `events`, for `wait_for(..., since=mark)`."""
-        with self._cond:
-            return len(self.events)
+        return self._log.mark()
 
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float, since: int = 0) -> Event:
         """The first event from `since` on that matches; TimeoutError after `timeout` s."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[since:]:
-                    if predicate(event):
-                        return event
-                since = len(self.events)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"no matching simulator event within {timeout} s")
-                self._cond.wait(left)
+        return self._log.wait_for(predicate, timeout, since)
 
     # -- the simulator thread ------------------------------------------------------------
 
@@ -301,9 +291,7 @@ class Simulator:
         self._emit({"event": "replugged", "path": self._path})
 
     def _emit(self, event: Event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
+        self._log.append(event)
         if self._on_event is not None:
             self._on_event(event)
 
