@@ -34,6 +34,7 @@ soak: $(STAMP)
 # Benchmarks: each command measures one thing and rewrites its section of docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m hailong.device.bench --presses 1000 --update docs/benchmarks.md
+	$(BIN)/python -m hailong.sync.bench --update docs/benchmarks.md
 
 system-run:
 	@bash deploy/dev/ensure-system-packages.sh run

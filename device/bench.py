@@ -27,7 +27,6 @@ import contextlib
 import json
 import logging
 import os
-import platform
 import queue
 import select
 import sys
@@ -36,10 +35,17 @@ import time
 import tty
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hailong.benchmarking import (
+    Machine,
+    machine,
+    machine_line,
+    percentile,
+    update_section,
+    utc_stamp,
+)
 from hailong.i18n import _
 
 if TYPE_CHECKING:
@@ -60,17 +66,6 @@ class Stats:
 
 
 @dataclass(frozen=True)
-class Machine:
-    cpus: int
-    cpu_model: str
-    python: str
-    system: str
-    database_dir: str
-    filesystem: str
-    load_1min: float  # other work on the machine shows up in the p99
-
-
-@dataclass(frozen=True)
 class BenchResult:
     date: str
     machine: Machine
@@ -84,15 +79,6 @@ class BenchResult:
     @property
     def ratio_p99(self) -> float:
         return self.press_to_commit.p99_ms / self.raw_commit.p99_ms
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q from 0 to 100) of `values`: a value that occurred."""
-    if not values:
-        raise ValueError("no values")
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil without floats
-    return ordered[int(rank) - 1]
 
 
 def stats(durations_ns: Sequence[int]) -> Stats:
@@ -238,44 +224,8 @@ def measure(presses: int, folder: Path) -> tuple[list[int], list[int]]:
     return to_commit, raw_ns
 
 
-def machine(folder: Path) -> Machine:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return Machine(
-        cpus=os.cpu_count() or 0,
-        cpu_model=model or platform.processor() or "unknown",
-        python=platform.python_version(),
-        system=f"{platform.system()} {platform.release()}",
-        database_dir=str(folder),
-        filesystem=_filesystem(folder),
-        load_1min=os.getloadavg()[0],
-    )
-
-
-def _filesystem(path: Path) -> str:
-    """The type of the filesystem holding `path` (a tmpfs would make commits free)."""
-    best, kind = "", "unknown"
-    try:
-        mounts = Path("/proc/mounts").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return kind
-    real = os.path.realpath(path)
-    for line in mounts:
-        fields = line.split()
-        inside = (real + "/").startswith(fields[1].rstrip("/") + "/")
-        if len(fields) >= 3 and inside and len(fields[1]) > len(best):
-            best, kind = fields[1], fields[2]
-    return kind
-
-
 def run_bench(presses: int, folder: Path) -> BenchResult:
-    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    date = utc_stamp()
     host = machine(folder)
     to_commit, raw_ns = measure(presses, folder)
     return BenchResult(
@@ -287,7 +237,7 @@ def run_bench(presses: int, folder: Path) -> BenchResult:
 
 
 def markdown(result: BenchResult, command: str) -> str:
-    m, p, r = result.machine, result.press_to_commit, result.raw_commit
+    p, r = result.press_to_commit, result.raw_commit
     verdict = "met" if p.p99_ms <= GOAL_P99_MS else "NOT met"
     return f"""{SECTION}
 
@@ -300,8 +250,7 @@ press, in the same folder. {WARMUP} warm-up presses are not counted.
 
 - Command: `{command}`
 - Date: {result.date}
-- Machine: {m.cpus} CPUs (`nproc`), {m.cpu_model}, Python {m.python}, {m.system};
-  databases on {m.filesystem}; load average {m.load_1min:.2f} (1 min) at the start
+- Machine: {machine_line(result.machine)}
 
 | measurement | count | median | p99 | max |
 |---|---:|---:|---:|---:|
@@ -315,23 +264,6 @@ Goal of issue #3, p99 ≤ {GOAL_P99_MS:g} ms on a development machine: **{verdic
 
 def _row(name: str, s: Stats) -> str:
     return f"| {name} | {s.count} | {s.p50_ms:.2f} ms | {s.p99_ms:.2f} ms | {s.max_ms:.2f} ms |"
-
-
-def update_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of `path` (up to the next `## ` heading), or
-    append it; the rest of the file is kept as it is."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        joined = text.rstrip("\n") + "\n\n" if text.strip() else ""
-        path.write_text(joined + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    after = "".join(lines[end:])
-    path.write_text(
-        "".join(lines[:start]) + section + ("\n" + after if after else ""), encoding="utf-8"
-    )
 
 
 @contextlib.contextmanager

@@ -20,59 +20,19 @@ import os
 import re
 import subprocess
 import time
-import uuid
 from contextlib import closing
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import sqlalchemy as sa
 import stack
 from faultkit import MakeKiosk
 
 from hailong.kiosk.session import NewRating
+from hailong.sync.bench import copy_pending
 from hailong.sync.boot import current_boot_id
-from hailong.sync.kiosk_schema import outbox, ratings, sequences
-from hailong.sync.store import KioskStore, StoredRating
+from hailong.sync.store import KioskStore
 
 BACKLOG = int(os.environ.get("HAILONG_BACKLOG", "50000"))
 PUSH_TIMEOUT_S = 240.0
-
-
-def fill(store: KioskStore, template: StoredRating, count: int) -> None:
-    """`count` more ratings like `template`, pending, in one transaction."""
-    engine = sa.create_engine(sa.URL.create("sqlite", database=str(store.path)))
-    start = template.kiosk_seq
-    rows = []
-    for n in range(1, count + 1):
-        copy = replace(
-            template,
-            id=uuid.uuid4(),
-            kiosk_seq=start + n,
-            wall_time=template.wall_time + timedelta(milliseconds=n),
-            monotonic_ms=template.monotonic_ms + n,
-        )
-        rows.append({
-            "kiosk_seq": copy.kiosk_seq, "id": copy.id, "counter_id": copy.counter_id,
-            "officer_id": copy.officer_id, "button": copy.button,
-            "scale_size": copy.scale_size, "sipas_level": copy.sipas_level,
-            "source": copy.source, "flags": list(copy.flags), "box_serial": None,
-            "box_boot_nonce": None, "box_seq": None, "wall_time": copy.wall_time,
-            "monotonic_ms": copy.monotonic_ms, "clock_trusted": copy.clock_trusted,
-            "boot_id": copy.boot_id,
-        })
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.insert(ratings), rows)
-            connection.execute(
-                sa.insert(outbox), [{"kiosk_seq": r["kiosk_seq"], "state": "pending"} for r in rows]
-            )
-            connection.execute(
-                sa.update(sequences)
-                .where(sequences.c.name == "kiosk_seq")
-                .values(last_value=start + count)
-            )
-    finally:
-        engine.dispose()
 
 
 def test_a_long_backlog_drains_with_sync_push(server: stack.Server, make_kiosk: MakeKiosk):
@@ -89,7 +49,7 @@ def test_a_long_backlog_drains_with_sync_push(server: stack.Server, make_kiosk: 
             clock_trusted=True,
             boot_id=current_boot_id(),
         )
-        fill(store, template, BACKLOG - 1)
+        copy_pending(store, template, BACKLOG - 1)
         assert store.backlog() == BACKLOG
         assert len(store.pending(1000, 10_000_000)) == 1000
     filled = time.monotonic()
