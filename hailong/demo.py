@@ -79,7 +79,10 @@ def write_kiosk_settings(path: Path, data_dir: Path, box_link: Path, server_url:
         f'port = "{box_link}"\n'
         "[sync]\n"
         f'server_url = "{server_url}"\n'
-        "interval_s = 2.0\n",
+        "interval_s = 2.0\n"
+        "# A demo may be tried in the evening: no rating is flagged outside opening hours.\n"
+        "[kiosk.opening_hours]\n"
+        "enabled = false\n",
         encoding="utf-8",
     )
 

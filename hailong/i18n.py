@@ -50,6 +50,12 @@ def _(message: str) -> str:
     return unicodedata.normalize("NFC", _translation.gettext(message))
 
 
+def N_(message: str) -> str:
+    """Marks a msgid for extraction where it is defined (module-level tables);
+    `_()` translates it where it is shown, in the language of that moment."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return unicodedata.normalize("NFC", _translation.ngettext(singular, plural, n))
 

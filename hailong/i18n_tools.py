@@ -30,8 +30,18 @@ METHODS = [
     ("**.kv", "hailong.i18n_tools:extract_kv"),
     ("**/templates/**.html", "jinja2"),
 ]
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 _KV_CALL = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*\)""")
+
+
+def _kv_unescape(text: str) -> str:
+    """Python escapes (\\n, \\", \\u00e0) in a kv string, leaving other letters as they
+    are (`unicode_escape` alone would read UTF-8 text as Latin-1)."""
+    return re.sub(
+        r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[ -~])",
+        lambda m: m.group(0).encode("ascii").decode("unicode_escape"),
+        text,
+    )
 
 
 def extract_kv(
@@ -40,7 +50,7 @@ def extract_kv(
     """Babel extractor for Kivy language files: `_("...")` inside property values."""
     for number, raw in enumerate(fileobj.read().decode("utf-8").splitlines(), start=1):
         for match in _KV_CALL.finditer(raw):
-            yield number, "_", match.group("text").encode().decode("unicode_escape"), []
+            yield number, "_", _kv_unescape(match.group("text")), []
 
 
 def extract() -> Catalog:

@@ -11,7 +11,9 @@ import logging
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
@@ -23,15 +25,22 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from hailong.config.settings import KioskFile, KioskSettings
 from hailong.i18n import set_language
 from hailong.kiosk.controller import Event, KioskController
-from hailong.kiosk.flow import KioskFlow, Page
+from hailong.kiosk.flow import FinishFeedback, FollowUp, KioskFlow, Page
+from hailong.kiosk.screen_power import ScreenPower, ScreenSchedule
 from hailong.kiosk.screens.kv_i18n import _ as kv_translation
-from hailong.kiosk.viewmodels import idle_view
+from hailong.kiosk.speech import ThanksVoice
+from hailong.kiosk.trace import FrameTrace
+from hailong.kiosk.viewmodels import idle_view, reason_choices
+from hailong.kiosk.watchdog import Watchdog
 from hailong.kiosk.xdisplay import screen_size
-from hailong.sync.store import KioskStore
+from hailong.sync.store import KioskStore, StoredRating
 
 log = logging.getLogger(__name__)
 
 WINDOW_TITLE = "Hài Lòng"
+
+# How often the opening hours are checked to switch the screen on or let it sleep.
+SCREEN_CHECK_S = 60.0
 
 # EX_SOFTWARE: the service manager sees a failure and restarts the kiosk.
 EXIT_CRASHED = 70
@@ -89,8 +98,14 @@ class HaiLongKioskApp(App):
         self.settings = settings
         self.language = settings.language
         set_language(settings.language)
+        self.trace = FrameTrace.from_environment()
+        self.watchdog = Watchdog()
+        self.voice = ThanksVoice(settings.spoken_thanks)
+        self.screen = ScreenSchedule(ScreenPower(), controller.open_now)
         self.flow = KioskFlow(enrolled=controller.enrolled, thanks_s=settings.thanks_s)
         self._events: deque[Event] = deque()
+        # Each rating as it was stored, in order: two may come between two drains.
+        self._ratings: deque[StoredRating] = deque()
         self._drain_trigger = Clock.create_trigger(self._drain_events)
         self._tick_event = None
 
@@ -107,8 +122,40 @@ class HaiLongKioskApp(App):
         for screen in (self.idle, ThanksScreen(name=Page.THANKS.value),
                        NotEnrolledScreen(name=Page.NOT_ENROLLED.value)):
             manager.add_widget(screen)
+        self._build_follow_up(manager)
         self.controller.add_listener(self._on_controller_event)
+        # Staff sign-in, supervisor and technician screens, and the language toggle.
+        from hailong.kiosk.staff.desk import StaffDesk
+
+        self.staff = StaffDesk(self, manager)
         return manager
+
+    def _build_follow_up(self, manager: ScreenManager) -> None:
+        """The pages after a low rating; each answer goes to the flow."""
+        from hailong.kiosk.screens.comment import CommentScreen
+        from hailong.kiosk.screens.consent import ConsentScreen
+        from hailong.kiosk.screens.phone import PhoneScreen
+        from hailong.kiosk.screens.reason import ReasonScreen
+
+        flow = self.flow
+        self.reason = ReasonScreen(name=Page.REASON.value)
+        self.reason.bind(
+            on_reason=lambda _s, code: self._answered(flow.choose_reason, code)
+        )
+        self.comment = CommentScreen(name=Page.COMMENT.value)
+        self.comment.bind(
+            on_send=lambda _s, text: self._answered(flow.send_comment, text),
+            on_activity=lambda _s: self._still_answering(),
+        )
+        consent = ConsentScreen(name=Page.CONSENT.value)
+        consent.bind(on_answer=lambda _s, yes: self._answered(flow.answer_consent, yes))
+        self.phone = PhoneScreen(name=Page.PHONE.value)
+        self.phone.bind(
+            on_send=lambda _s, number: self._answered(flow.send_phone, number),
+            on_activity=lambda _s: self._still_answering(),
+        )
+        for screen in (self.reason, self.comment, consent, self.phone):
+            manager.add_widget(screen)
 
     def on_start(self) -> None:
         from kivy.core.window import Window
@@ -120,7 +167,19 @@ class HaiLongKioskApp(App):
         self.controller.start()
         self._refresh_idle()
         self._navigate()
+        self.staff.start()
         log.info("kiosk ready: %s", self.flow.page.value)
+        self.trace.after_next_frame(f"drawn {self.flow.page.value}")
+        self.watchdog.ready()
+        if self.watchdog.interval_s is not None:
+            # Pinged from the UI loop itself: a frozen window stops the pings and the
+            # service manager restarts the kiosk.
+            Clock.schedule_interval(lambda _dt: self.watchdog.ping(), self.watchdog.interval_s)
+        self.screen.check()
+        Clock.schedule_interval(lambda _dt: self.screen.check(), SCREEN_CHECK_S)
+
+    def on_stop(self) -> None:
+        self.watchdog.stopping()
 
     def open_settings(self, *_args: object) -> bool:
         """F1 opens Kivy's settings panel by default; a kiosk has none."""
@@ -130,11 +189,18 @@ class HaiLongKioskApp(App):
         kv_translation.switch_language(language)
         if self.root is not None:
             self._refresh_idle()
+            self.reason.show(reason_choices(self.controller.policy.reasons))
+            self.comment.refresh()
+            self.phone.refresh()
 
     # -- controller events (any thread) → main thread --------------------------
 
     def _on_controller_event(self, event: Event) -> None:
         # Called on the box driver's or uploader's thread too: only queue and trigger.
+        if event is Event.RATED:
+            self.trace.mark("rated")
+        if event is Event.RATED and self.controller.last_rating is not None:
+            self._ratings.append(self.controller.last_rating)
         self._events.append(event)
         self._drain_trigger()
 
@@ -144,9 +210,43 @@ class HaiLongKioskApp(App):
             seen.add(self._events.popleft())
         if seen & {Event.OFFICER, Event.BOX_STATE}:
             self._refresh_idle()
-        if Event.RATED in seen:
-            self.flow.rated(time.monotonic())
+        while self._ratings:
+            self._rated(self._ratings.popleft())
         self._navigate()
+
+    # -- the citizen's follow-up after a low rating ------------------------------
+
+    def _rated(self, rating: StoredRating) -> None:
+        follow_up = None
+        if self.controller.wants_reason(rating):
+            policy = self.controller.policy
+            follow_up = FollowUp(
+                rating.id,
+                comment=policy.comment_enabled,
+                callback=policy.callback_enabled,
+                timeout_s=policy.reason_timeout_s,
+            )
+        self.flow.rated(time.monotonic(), follow_up)
+        self._carry_out()
+
+    def _answered(self, answer: Callable[[Any, float], Page], value: object) -> None:
+        answer(value, time.monotonic())
+        self._carry_out()
+        self._navigate()
+
+    def _still_answering(self) -> None:
+        self.flow.activity(time.monotonic())
+        self._navigate()
+
+    def _carry_out(self) -> None:
+        """Save the answers as they come, and release each rating when its follow-up
+        ends. False from the controller (no longer held) needs nothing: the rating
+        is kept either way."""
+        for effect in self.flow.take_effects():
+            if isinstance(effect, FinishFeedback):
+                self.controller.finish_feedback(effect.rating_id)
+            else:
+                self.controller.update_feedback(effect.rating_id, effect.feedback)
 
     # -- navigation -------------------------------------------------------------
 
@@ -154,8 +254,12 @@ class HaiLongKioskApp(App):
         """Show the flow's page, and come back when it has a deadline."""
         manager = self.root
         if manager.current != self.flow.page.value:
+            self._prepare(self.flow.page)
             manager.current = self.flow.page.value
             log.info("screen: %s", self.flow.page.value)
+            self.trace.after_next_frame(f"drawn {self.flow.page.value}")
+            if self.flow.page is Page.THANKS:
+                self.voice.play(self.language)
         if self._tick_event is not None:
             self._tick_event.cancel()
             self._tick_event = None
@@ -165,14 +269,26 @@ class HaiLongKioskApp(App):
                 self._tick, max(0.0, wake_at - time.monotonic())
             )
 
+    def _prepare(self, page: Page) -> None:
+        """A follow-up page opens fresh for each citizen."""
+        if page is Page.REASON:
+            self.reason.show(reason_choices(self.controller.policy.reasons))
+        elif page is Page.COMMENT:
+            self.comment.reset()
+        elif page is Page.PHONE:
+            self.phone.reset()
+
     def _tick(self, _dt: float) -> None:
         self.flow.tick(time.monotonic())
+        self._carry_out()
         self._navigate()
 
     def _refresh_idle(self) -> None:
         controller = self.controller
+        policy = controller.policy
+        question = policy.question_vi if self.language == "vi" else policy.question_en
         self.idle.show(
-            idle_view(controller.officer_card(), controller.scale, controller.box_status)
+            idle_view(controller.officer_card(), controller.scale, controller.box_status, question)
         )
 
 
@@ -183,7 +299,7 @@ def run_app(settings: KioskFile, store_path: Path) -> int:
     handler = CrashHandler()
     ExceptionManager.add_handler(handler)
     store = KioskStore(store_path)
-    controller = KioskController(settings, store)
+    controller = KioskController(settings, store, asks_feedback=True)
     app = HaiLongKioskApp(controller, settings.kiosk)
 
     def stop_gently(signum: int, _frame: object) -> None:

@@ -1,4 +1,5 @@
-"""`hailong kiosk`: run the kiosk, enroll it, sign an officer in or out."""
+"""`hailong kiosk`: run the kiosk, enroll it, sign an officer in or out, make a
+staff PIN's hash."""
 
 from __future__ import annotations
 
@@ -91,6 +92,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_config_argument(sign_out, repeated=True)
     sign_out.set_defaults(func=_sign_out)
+
+    set_pin = actions.add_parser(
+        "set-pin",
+        help=_("make the hash of a supervisor or technician PIN for kiosk.toml"),
+        description=_(
+            "Read a PIN (4 to 12 digits, the kiosk's keypad has only digits) twice and print "
+            "the Argon2id hash line to put in the [kiosk] section of kiosk.toml. The PIN "
+            "itself is stored nowhere."
+        ),
+    )
+    set_pin.add_argument(
+        "--role", choices=("supervisor", "technician"), required=True,
+        help=_("whose screen the PIN opens"),
+    )
+    set_pin.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help=_("read the PIN from standard input (one line; a second line, if given, "
+               "must repeat it) instead of asking at the terminal"),
+    )
+    set_pin.set_defaults(func=_set_pin)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -195,4 +217,31 @@ def _sign_out(args: argparse.Namespace) -> int:
     with open_store(settings) as store:
         store.set_state("officer_id", "")
     print(_("Signed out."))
+    return 0
+
+
+def _read_pin_twice(from_stdin: bool) -> tuple[str, str]:
+    if from_stdin:
+        lines = sys.stdin.read().splitlines()
+        first = lines[0].strip() if lines else ""
+        second = lines[1].strip() if len(lines) > 1 and lines[1].strip() else first
+        return first, second
+    from getpass import getpass
+
+    return getpass(_("PIN: ")), getpass(_("The same PIN again: "))
+
+
+def _set_pin(args: argparse.Namespace) -> int:
+    from hailong.kiosk.staff.pins import PIN_PATTERN, hash_pin
+
+    pin, again = _read_pin_twice(args.pin_stdin)
+    if not PIN_PATTERN.fullmatch(pin):
+        print(_("A PIN is 4 to 12 digits (0-9): the kiosk's keypad has nothing else."),
+              file=sys.stderr)
+        return 2
+    if pin != again:
+        print(_("The two PINs differ; nothing was made."), file=sys.stderr)
+        return 2
+    print(_("# Put this line in the [kiosk] section of kiosk.toml:"), file=sys.stderr)
+    print(f'{args.role}_pin_hash = "{hash_pin(pin)}"')
     return 0

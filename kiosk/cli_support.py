@@ -35,11 +35,40 @@ def load_settings(args: argparse.Namespace) -> KioskFile:
     from hailong.config.loader import ConfigError, load_kiosk
 
     try:
-        return load_kiosk(getattr(args, "config", None))
+        settings = load_kiosk(getattr(args, "config", None))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         raise CommandFailed(2) from None
+    return with_technician_changes(settings)
+
+
+def with_technician_changes(settings: KioskFile) -> KioskFile:
+    """The file's settings with what the technician changed on the kiosk's screen (kept
+    in its database) laid over them. A saved change that no longer validates is
+    reported and left out, never a reason not to start."""
+    from hailong.kiosk.staff.overrides import OverrideError, apply_overrides, load_overrides
+    from hailong.sync.store import KioskStore, StoreError
+
+    if not settings.kiosk.database_path.exists():
+        return settings
+    try:
+        with KioskStore(settings.kiosk.database_path) as store:
+            overrides = load_overrides(store)
+    except StoreError:
+        return settings  # the command that opens the store reports it
+    if not overrides:
+        return settings
+    try:
+        return apply_overrides(settings, overrides)
+    except OverrideError as exc:
+        print(
+            _("Ignoring the settings changed on the kiosk's screen: {problems}").format(
+                problems="; ".join(exc.problems)
+            ),
+            file=sys.stderr,
+        )
+        return settings
 
 
 def open_store(settings: KioskFile, *, must_exist: bool = False) -> KioskStore:

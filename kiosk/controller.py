@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Literal
+from uuid import UUID
 
-from hailong.config.settings import KioskFile, ScaleLevel
+from hailong.config.settings import KioskFile, KioskPolicy, ScaleLevel
 from hailong.kiosk.enrollment import load_config
 from hailong.kiosk.housekeeping import BoxReport, Housekeeping
 from hailong.kiosk.session import BoxKey, RatingSession
 from hailong.sync.boot import clock_is_trusted, current_boot_id
-from hailong.sync.store import KioskStore, StoredRating
+from hailong.sync.store import Feedback, KioskStore, StoredRating
 from hailong.sync.wire import BoxStatus, KioskConfig, Officer
 
 log = logging.getLogger(__name__)
@@ -50,19 +51,36 @@ class OfficerCard:
 Listener = Callable[[Event], None]
 
 
+@dataclass(frozen=True)
+class BoxSummary:
+    status: BoxStatus
+    firmware: str
+    serial: str
+
+
 class KioskController:
-    def __init__(self, settings: KioskFile, store: KioskStore) -> None:
+    def __init__(
+        self, settings: KioskFile, store: KioskStore, *, asks_feedback: bool = False
+    ) -> None:
+        """`asks_feedback`: a screen asks for a reason after a low rating, so such a
+        rating is held until the citizen is done (a headless kiosk never asks)."""
         self.settings = settings
+        self.asks_feedback = asks_feedback
         self.store = store
-        self.scale: tuple[ScaleLevel, ...] = settings.kiosk.scale
         self._config = load_config(store)
+        # A citizen cut off by a crash or a power cut keeps their rating as answered so far.
+        released = store.release_all()
+        if released:
+            log.info("released %d rating(s) held for feedback when the kiosk stopped", released)
+        self.last_rating: StoredRating | None = None
+        self._button_test: Callable[[int], None] | None = None
         self._boot_id = current_boot_id()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         # The driver reports changes only; until its first one the box is not connected.
         self._box_status: BoxStatus = "disconnected" if settings.device.enabled else "disabled"
         self.session = RatingSession(
-            self.scale,
+            self.policy.scale,
             counter_id=self._config.counter.id if self._config else 0,
             response_interval_s=settings.kiosk.response_interval_s,
         )
@@ -74,6 +92,32 @@ class KioskController:
         self._housekeeping = None
 
     # -- what the screens read -------------------------------------------------
+
+    @property
+    def policy(self) -> KioskPolicy:
+        """The unit's policy as the server last sent it, else this kiosk's file."""
+        if self._config is not None and self._config.policy is not None:
+            return self._config.policy
+        return self.settings.kiosk.policy()
+
+    @property
+    def scale(self) -> tuple[ScaleLevel, ...]:
+        return self.policy.scale
+
+    def open_now(self) -> bool:
+        return self.policy.opening_hours.open_at(datetime.now(UTC))
+
+    def wants_reason(self, rating: StoredRating) -> bool:
+        """Whether the citizen is asked why, after this rating (it is then held)."""
+        return rating.held
+
+    def box_info(self) -> BoxSummary:
+        info = self._driver.info if self._driver is not None else None
+        return BoxSummary(
+            status=self._box_status,
+            firmware=info.firmware if info else "",
+            serial=info.serial if info else "",
+        )
 
     @property
     def enrolled(self) -> bool:
@@ -108,9 +152,26 @@ class KioskController:
 
     # -- what the screens do -----------------------------------------------------
 
-    def touch(self, button: int) -> StoredRating:
-        """A tap on a screen button: stored before this returns."""
+    def touch(self, button: int) -> StoredRating | None:
+        """A tap on a screen button: stored before this returns (None: it was the
+        other half of a box press made at the same moment)."""
         return self._rate(button, "touch", None)
+
+    def update_feedback(self, rating_id: UUID, feedback: Feedback) -> bool:
+        """What the citizen has answered so far; False once the rating was released."""
+        return self.store.update_feedback(rating_id, feedback)
+
+    def finish_feedback(self, rating_id: UUID) -> bool:
+        """The citizen is done (or walked away): the rating may be uploaded."""
+        released = self.store.release(rating_id)
+        if released and self._uploader is not None:
+            self._uploader.wake()
+        return released
+
+    def set_button_test(self, listener: Callable[[int], None] | None) -> None:
+        """While set, box presses are acknowledged and reported to `listener` (the
+        technician's button test) instead of being stored as ratings."""
+        self._button_test = listener
 
     def sign_in(self, officer_id: int) -> None:
         self.session.sign_in(officer_id)
@@ -150,6 +211,7 @@ class KioskController:
         with self._lock:
             self._config = config
             self.session.counter_id = config.counter.id
+            self.session.set_scale(self.policy.scale)
             officer = self.session.officer_id
             if officer is not None and officer not in {o.id for o in config.officers}:
                 self.session.sign_out()
@@ -175,7 +237,11 @@ class KioskController:
 
         def on_press(press: BoxPress) -> None:
             box = BoxKey(serial=press.serial, boot_nonce=press.boot_nonce, seq=press.seq)
-            self._rate(press.button, "box", box)
+            testing = self._button_test
+            if testing is not None:
+                testing(press.button)
+            else:
+                self._rate(press.button, "box", box)
             # Acknowledged only after the commit: the box keeps resending until then.
             driver.acknowledge(press)
 
@@ -200,24 +266,38 @@ class KioskController:
 
     def _rate(
         self, button: int, source: Literal["box", "touch"], box: BoxKey | None
-    ) -> StoredRating:
+    ) -> StoredRating | None:
         with self._lock:
             now = time.monotonic()
             wall = datetime.now(UTC)
-            rating = self.session.rate(button, source, now, box)
+            policy = self.policy
+            rating = self.session.rate(
+                button, source, now, box, open_now=policy.opening_hours.open_at(wall)
+            )
+            if rating is None:
+                log.info("a %s at the same moment as the previous rating: one rating", source)
+                return None
+            hold = (
+                self.asks_feedback
+                and bool(policy.reasons)
+                and rating.sipas_level <= policy.low_rating_max_sipas
+            )
             stored = self.store.record(
                 rating,
                 wall_time=wall,
                 monotonic_ms=int(now * 1000),
                 clock_trusted=clock_is_trusted(),
                 boot_id=self._boot_id,
+                hold=hold,
             )
-        # A press the box resent comes back as the rating stored the first time: the
-        # citizen was already thanked for it.
-        if stored.wall_time == wall:
-            if self._uploader is not None:
-                self._uploader.wake()
-            self._emit(Event.RATED)
+            # A press the box resent comes back as the rating stored the first time:
+            # the citizen was already thanked for it. Announced under the lock, so each
+            # listener reads `last_rating` as the rating it is told about.
+            if stored.wall_time == wall:
+                self.last_rating = stored
+                self._emit(Event.RATED)
+        if stored.wall_time == wall and self._uploader is not None:
+            self._uploader.wake()
         return stored
 
     def _set_box_status(self, status: BoxStatus) -> None:

@@ -15,14 +15,17 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from hailong.kiosk.kivy_env import WINDOW_CLASS
+from hailong.kiosk.vi_keyboard import KEYBOARD_ROWS, Key, key_rects
+from hailong.kiosk.viewmodels import KEYBOARD_BACKGROUND, choice_centre
 from hailong.kiosk.xdisplay import (
     XDisplayError,
     capture,
@@ -82,8 +85,11 @@ def write_settings(
     fullscreen: bool = False,
     thanks_s: float = 3.0,
     response_interval_s: float = 5.0,
+    **kiosk: object,
 ) -> Path:
-    """A kiosk settings file for `data_dir`, with the button box turned off."""
+    """A kiosk settings file for `data_dir`, with the button box turned off and no
+    opening hours (tests run at any time of day). Further `kiosk` keys (e.g.
+    `reason_timeout_s=2.0`, `reasons=["other"]`) go into its [kiosk] section."""
     # JSON strings are valid TOML basic strings, escapes included.
     path.write_text(
         "[kiosk]\n"
@@ -93,7 +99,9 @@ def write_settings(
         f"window_size = [{window_size[0]}, {window_size[1]}]\n"
         f"thanks_s = {thanks_s!r}\n"
         f"response_interval_s = {response_interval_s!r}\n"
-        "\n[device]\nenabled = false\n",
+        + "".join(f"{name} = {json.dumps(value)}\n" for name, value in kiosk.items())
+        + "\n[device]\nenabled = false\n"
+        "\n[kiosk.opening_hours]\nenabled = false\n",
         encoding="utf-8",
     )
     return path
@@ -188,7 +196,51 @@ class KioskProcess:
     def press_key(self, keys: str) -> None:
         key(self.display, self.window, keys)
 
+    def tap_choice(self, colour: str, index: int, count: int) -> None:
+        """Tap the `index`th of `count` reason choices (all painted in `colour`)."""
+        box = colour_box(self.screen(), colour)
+        if box is None:
+            raise XDisplayError(f"no choices coloured {colour} on screen to tap")
+        bounds = (box.x, box.y, box.width, box.height)
+        click(self.display, self.window, *choice_centre(bounds, index, count))
+
+    def type_keys(
+        self,
+        keys: Sequence[Key],
+        rows: tuple[tuple[Key, ...], ...] = KEYBOARD_ROWS,
+        panel: str = KEYBOARD_BACKGROUND,
+    ) -> None:
+        """Tap `keys` one by one on the key panel painted in `panel` whose layout is
+        `rows` (the Vietnamese keyboard by default), as a finger would."""
+        box = colour_box(self.screen(), panel)
+        if box is None:
+            raise XDisplayError(f"no key panel coloured {panel} on screen")
+        places = {(rect.key.kind, rect.key.value): rect.centre for rect in key_rects(rows)}
+        for pressed in keys:
+            fx, fy = places[(pressed.kind, pressed.value)]
+            click(self.display, self.window, box.x + int(fx * box.width),
+                  box.y + int(fy * box.height))
+
 
 def showing(colour: str) -> Callable[[bytes], bool]:
     """A `wait_for` test: some of the window is painted in `colour`."""
     return lambda png: colour_box(png, colour) is not None
+
+
+def filling(colour: str) -> Callable[[bytes], bool]:
+    """A `wait_for` test: `colour` is the page's background, seen in all four corners
+    of the window (a few pixels of it elsewhere, e.g. in anti-aliased text, do not
+    count)."""
+    want = colour.removeprefix("#").upper()
+
+    def fills(png: bytes) -> bool:
+        width, height = struct.unpack(">II", png[16:24])
+        corners = [(2, 2), (width - 3, 2), (2, height - 3), (width - 3, height - 3)]
+        result = subprocess.run(
+            ["convert", "png:-", "-format",
+             " ".join(f"%[hex:p{{{x},{y}}}]" for x, y in corners), "info:"],
+            input=png, capture_output=True, timeout=15, check=True,
+        )
+        return all(pixel[:6] == want for pixel in result.stdout.decode().split())
+
+    return fills

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hailong.config.settings import KioskFile
 from hailong.kiosk.controller import KioskController
+from hailong.kiosk.watchdog import Watchdog
 from hailong.sync.store import KioskStore
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,12 @@ def run_headless(settings: KioskFile, store_path: Path) -> int:
             log.warning("this kiosk is not enrolled: run `hailong kiosk enroll CODE` first")
         controller.start()
         log.info("kiosk services ready (no window)")
+        watchdog = Watchdog()
+        watchdog.ready()
         try:
-            stop.wait()
+            while not stop.wait(watchdog.interval_s):  # None: wait for the stop only
+                watchdog.ping()
         finally:
+            watchdog.stopping()
             controller.stop()
     return 0

@@ -42,26 +42,38 @@ class RatingSession:
     """Turns presses into ratings for the officer currently signed in at the counter.
 
     Misuse is flagged, never dropped: a rating inside `response_interval_s` of the
-    previous one is kept and flagged "too_soon" (the previous one stays as it was),
-    and a rating while nobody is signed in is kept and flagged "no_officer".
+    previous one is kept and flagged "too_soon" (the previous one stays as it was), a
+    rating while nobody is signed in is flagged "no_officer", and one outside opening
+    hours "outside_hours".
+
+    One citizen may press a box button and touch the screen together: a press and a
+    tap from the other source within `COINCIDENCE_S` of each other are one rating,
+    the first.
     """
+
+    COINCIDENCE_S = 0.8
 
     def __init__(
         self, scale: Sequence[ScaleLevel], counter_id: int, response_interval_s: float
     ) -> None:
+        if response_interval_s < 0:
+            raise ValueError(f"response_interval_s must be ≥ 0, got {response_interval_s}")
+        self.set_scale(scale)
+        self._response_interval_s = response_interval_s
+        self.counter_id = counter_id
+        self.officer_id: int | None = None
+        self._previous_s: float | None = None
+        self._previous_source: Source | None = None
+        self._previous_box: BoxKey | None = None
+        self._merged_box: BoxKey | None = None
+
+    def set_scale(self, scale: Sequence[ScaleLevel]) -> None:
         buttons = [level.button for level in scale]
         if not buttons:
             raise ValueError("a rating scale needs at least one level")
         if len(set(buttons)) != len(buttons):
             raise ValueError(f"each button may appear once in the scale, got {buttons}")
-        if response_interval_s < 0:
-            raise ValueError(f"response_interval_s must be ≥ 0, got {response_interval_s}")
         self._sipas_of = {level.button: level.sipas_level for level in scale}
-        self._response_interval_s = response_interval_s
-        self.counter_id = counter_id
-        self.officer_id: int | None = None
-        self._previous_s: float | None = None
-        self._previous_box: BoxKey | None = None
 
     @property
     def scale_size(self) -> int:
@@ -79,13 +91,28 @@ class RatingSession:
         source: Source,
         monotonic_s: float,
         box: BoxKey | None = None,
-    ) -> NewRating:
+        *,
+        open_now: bool = True,
+    ) -> NewRating | None:
+        """The rating this press or tap makes; None when it is the other half of a
+        press and a tap made together (the box is still acknowledged)."""
         sipas_level = self._sipas_of.get(button)
         if sipas_level is None:
             raise ValueError(
                 f"button {button} is not on this {self.scale_size}-level scale "
                 f"(buttons {sorted(self._sipas_of)})"
             )
+        if box is not None and box == self._merged_box:
+            return None  # the box resending a press already merged with a tap
+        if (
+            self._previous_s is not None
+            and self._previous_source not in (None, source)
+            and monotonic_s - self._previous_s < self.COINCIDENCE_S
+        ):
+            # Only once: a third action is a rating of its own again.
+            self._previous_source = None
+            self._merged_box = box
+            return None
         flags: list[Flag] = []
         if (
             self._previous_s is not None
@@ -94,10 +121,13 @@ class RatingSession:
             flags.append("too_soon")
         if self.officer_id is None:
             flags.append("no_officer")
+        if not open_now:
+            flags.append("outside_hours")
         # A box resends a press it has not seen acknowledged; the store de-duplicates it,
         # and it must not restart the response interval either.
         if box is None or box != self._previous_box:
             self._previous_s = monotonic_s
+            self._previous_source = source
         self._previous_box = box
         return NewRating(
             counter_id=self.counter_id,

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hailong.config.reasons import REASONS, ReasonCode
 from hailong.config.settings import ScaleLevel
 from hailong.i18n import _
+from hailong.kiosk.flow import valid_phone
+from hailong.kiosk.vi_keyboard import Key
+from hailong.sync.wire import MAX_COMMENT
 
 if TYPE_CHECKING:
     from hailong.kiosk.controller import BoxStatus, OfficerCard
@@ -126,8 +130,12 @@ def level_buttons(scale: Sequence[ScaleLevel]) -> tuple[LevelButtonView, ...]:
 
 
 def idle_view(
-    card: OfficerCard | None, scale: Sequence[ScaleLevel], box_status: BoxStatus
+    card: OfficerCard | None,
+    scale: Sequence[ScaleLevel],
+    box_status: BoxStatus,
+    question: str = "",
 ) -> IdleView:
+    """`question`: the unit's own wording of the question (empty: the built-in one)."""
     # "connecting" counts too: a box that is never found may never leave it.
     box_warning = (
         _("Button box not connected") if box_status in ("disconnected", "connecting") else ""
@@ -150,9 +158,103 @@ def idle_view(
         title=card.title,
         place=" · ".join(part for part in (card.counter_name, card.unit_name) if part),
         photo=card.photo_path,
-        question=_("Are you satisfied with the service of officer {name}?").format(
-            name=card.name
-        ),
+        question=question
+        or _("Are you satisfied with the service of officer {name}?").format(name=card.name),
         buttons=buttons,
         box_warning=box_warning,
     )
+
+
+# -- the follow-up after a low rating ----------------------------------------------------
+# Each page has its own plain background so tests and the screenshot tool recognise it;
+# none is a scale colour, and nothing on them depends on the level chosen (officer-blind).
+# Light tints off the grey axis: the idle screen's anti-aliased text never hits them.
+REASON_BACKGROUND = "#f6f1e7"
+COMMENT_BACKGROUND = "#ecf4ec"
+CONSENT_BACKGROUND = "#f1ecf6"
+PHONE_BACKGROUND = "#e8f1f7"
+# The reason choices, the "Send"/"Yes" buttons and the "Skip"/"No" ones: one colour
+# each, so a test finds every button of a kind by its colour.
+CHOICE_COLOUR = "#dde7f3"
+PRIMARY_COLOUR = "#1f5fa8"
+SECONDARY_COLOUR = "#687385"
+KEYBOARD_BACKGROUND = "#cfd5dd"
+KEY_COLOUR = "#fbfcfd"
+SPECIAL_KEY_COLOUR = "#e4e8ee"
+# Reasons are laid out in this many columns, filled row by row.
+REASON_COLUMNS = 2
+
+
+@dataclass(frozen=True)
+class ReasonChoice:
+    code: ReasonCode
+    label: str
+
+
+def reason_choices(codes: Sequence[ReasonCode]) -> tuple[ReasonChoice, ...]:
+    """The policy's reasons in its order, labelled in the current language."""
+    return tuple(ReasonChoice(code, _(REASONS[code].label)) for code in codes)
+
+
+def choice_centre(box: tuple[int, int, int, int], index: int, count: int) -> tuple[int, int]:
+    """Where to tap the `index`th of `count` reason choices, given the bounding box
+    (x, y, width, height) of all of them on screen (for tests and screenshots)."""
+    x, y, width, height = box
+    rows = -(-count // REASON_COLUMNS)
+    row, column = divmod(index, REASON_COLUMNS)
+    return (x + int((column + 0.5) * width / REASON_COLUMNS), y + int((row + 0.5) * height / rows))
+
+
+@dataclass(frozen=True)
+class PhoneView:
+    digits: str
+    can_send: bool
+    hint: str
+
+
+# 0 and nine digits (the keypad has no "+"): a longer entry can only be a mistake.
+PHONE_MAX_LENGTH = 10
+PHONE_BACKSPACE = "backspace"
+
+
+def phone_key(digits: str, key: str) -> str:
+    """The number after a keypad key: a digit, or `PHONE_BACKSPACE`."""
+    if key == PHONE_BACKSPACE:
+        return digits[:-1]
+    if len(key) != 1 or not key.isdigit():
+        raise ValueError(f"the keypad has digits and backspace only, got {key!r}")
+    return digits + key if len(digits) < PHONE_MAX_LENGTH else digits
+
+
+def phone_view(digits: str) -> PhoneView:
+    """The number as typed so far, and whether "Send" may be pressed."""
+    if valid_phone(digits):
+        return PhoneView(digits, True, "")
+    return PhoneView(
+        digits,
+        False,
+        _("A mobile number has 10 digits and starts with 0.") if digits else "",
+    )
+
+
+def comment_counter(text: str) -> str:
+    return _("{used} of {limit} characters").format(used=len(text), limit=MAX_COMMENT)
+
+
+# What fits the comment box at once; the start of a longer comment scrolls out of view.
+COMMENT_VISIBLE_CHARS = 110
+
+
+def comment_display(text: str) -> str:
+    if len(text) <= COMMENT_VISIBLE_CHARS:
+        return text
+    return "…" + text[-(COMMENT_VISIBLE_CHARS - 1) :]
+
+
+# The phone keypad: digits and backspace only, laid out like a phone's.
+KEYPAD_ROWS: tuple[tuple[Key, ...], ...] = (
+    tuple(Key("char", d) for d in "123"),
+    tuple(Key("char", d) for d in "456"),
+    tuple(Key("char", d) for d in "789"),
+    (Key("char", "0"), Key("backspace", "")),
+)

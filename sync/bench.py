@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +41,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +81,7 @@ class DrainResult:
     date: str
     machine: Machine
     database: str
+    workers: int
     batched: Timed
     one_by_one: Timed  # the sample actually timed
 
@@ -100,6 +103,7 @@ class IngestResult:
     date: str
     machine: Machine
     clients: int
+    workers: int
     http: Timed
     batch_median_ms: float
     copy: Timed
@@ -117,18 +121,22 @@ class IngestResult:
 
 
 @contextmanager
-def server_process(folder: Path, database_url: str) -> Iterator[str]:
-    """`hailong server` on a free port of 127.0.0.1 until the block ends; its URL.
-    The per-kiosk upload rate limit is lifted: it is not what is measured here."""
+def server_process(
+    folder: Path, database_url: str, workers: int = 1, *, lift_rate_limit: bool = True
+) -> Iterator[str]:
+    """`hailong server` (`workers` processes) on a free port of 127.0.0.1 until the
+    block ends; its URL. The per-kiosk upload rate limit is lifted unless told: the
+    throughput benchmarks do not measure it."""
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "server.toml"
+    lifted = "upload_batches_per_s = 100000\nupload_burst = 1000000\n"
     config.write_text(
         "[server]\n"
         f'data_dir = "{folder}"\n'
         f'database_url = "{database_url}"\n'
         f"max_batch_items = {BATCH_ITEMS}\n"
-        "upload_batches_per_s = 100000\n"
-        "upload_burst = 1000000\n"
+        f"{lifted if lift_rate_limit else ''}"
+        f"workers = {workers}\n"
         'language = "en"\n',
         encoding="utf-8",
     )
@@ -138,16 +146,25 @@ def server_process(folder: Path, database_url: str) -> Iterator[str]:
             [sys.executable, "-m", "hailong", "server", "--config", str(config), "--port", "0"],
             stdout=stdout,
             stderr=stderr,
+            # Its own process group: the worker processes go with the supervisor even
+            # when it has to be killed.
+            start_new_session=True,
         )
     try:
         yield _wait_listening(process, out, err)
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(15)
+    # Workers still finishing requests after the supervisor left are not waited for.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(15)
 
 
 def _wait_listening(process: subprocess.Popen[bytes], out: Path, err: Path) -> str:
@@ -308,10 +325,12 @@ def timed_drain(store: KioskStore, server_url: str, batch_items: int, batch_byte
     return Timed(backlog, seconds)
 
 
-def run_drain(ratings: int, sample: int, folder: Path, database_url: str | None) -> DrainResult:
+def run_drain(
+    ratings: int, sample: int, folder: Path, database_url: str | None, workers: int
+) -> DrainResult:
     date, host = utc_stamp(), machine(folder)
     url = database_url or f"sqlite:///{folder / 'server' / 'server.db'}"
-    with server_process(folder / "server", url) as server_url:
+    with server_process(folder / "server", url, workers) as server_url:
         organisation = make_organisation(url)
         results = []
         for name, count, items in (("batched", ratings, BATCH_ITEMS), ("one", sample, 1)):
@@ -321,7 +340,7 @@ def run_drain(ratings: int, sample: int, folder: Path, database_url: str | None)
                 fill_backlog(store, organisation, count)
                 results.append(timed_drain(store, server_url, items, BATCH_BYTES))
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    return DrainResult(date, host, backend, results[0], results[1])
+    return DrainResult(date, host, backend, workers, results[0], results[1])
 
 
 # -- server ingest into PostgreSQL ---------------------------------------------------
@@ -425,7 +444,7 @@ def timed_copy(database_url: str, ratings: int) -> Timed:
             with cursor.copy("COPY ratings TO STDOUT (FORMAT BINARY)") as copy:
                 for chunk in copy:
                     data += chunk
-            cursor.execute("TRUNCATE ratings")
+            cursor.execute("TRUNCATE ratings CASCADE")
         connection.commit()
         started = time.perf_counter()
         with (
@@ -441,20 +460,22 @@ def timed_copy(database_url: str, ratings: int) -> Timed:
     return Timed(ratings, seconds)
 
 
-def run_ingest(ratings: int, folder: Path, clients: int = INGEST_CLIENTS) -> IngestResult:
+def run_ingest(
+    ratings: int, folder: Path, workers: int, clients: int = INGEST_CLIENTS
+) -> IngestResult:
     from hailong.sync.server.pg_cluster import start_cluster
 
     date, host = utc_stamp(), machine(folder)
     cluster = start_cluster()
     try:
         url = cluster.create_database("bench")
-        with server_process(folder / "server-pg", url) as server_url:
+        with server_process(folder / "server-pg", url, workers) as server_url:
             organisation = make_organisation(url)
             http, median_ms = timed_http_ingest(server_url, url, organisation, ratings, clients)
         copy = timed_copy(url, ratings)
     finally:
         cluster.stop()
-    return IngestResult(date, host, clients, http, median_ms, copy)
+    return IngestResult(date, host, clients, workers, http, median_ms, copy)
 
 
 # -- reporting ----------------------------------------------------------------------
@@ -471,7 +492,8 @@ def drain_markdown(result: DrainResult, command: str) -> str:
 A kiosk's backlog of pending ratings in a real `KioskStore` (SQLite, WAL,
 `synchronous=FULL`) drained by the real uploader (`Uploader.push_all`, batches of up
 to {BATCH_ITEMS:,} ratings and {BATCH_BYTES:,} bytes, gzip'd) to `hailong server` in a
-subprocess on 127.0.0.1 ({result.database}; the per-kiosk upload rate limit lifted).
+subprocess on 127.0.0.1 ({result.database}, `server.workers = {result.workers}`; the
+per-kiosk upload rate limit lifted).
 Beside it, what simpler kiosks do, one POST per rating: the same kind of ratings
 through the same client and server, one item per batch. Only a sample of
 {o.ratings:,} was timed one by one; the figure for {b.ratings:,} is extrapolated from
@@ -497,8 +519,8 @@ def ingest_markdown(result: IngestResult, command: str) -> str:
     verdict = "met" if result.goal_met else "NOT met"
     return f"""{SECTION_INGEST}
 
-`hailong server` (one uvicorn process) in a subprocess on a throwaway PostgreSQL
-cluster (`fsync=off`, `synchronous_commit=off`: it is thrown away after the run),
+`hailong server` (`server.workers = {result.workers}`) in a subprocess on a throwaway
+PostgreSQL cluster (`fsync=off`, `synchronous_commit=off`: it is thrown away after the run),
 {result.clients} enrolled kiosks uploading at once, each over its own kept-alive
 connection, ready-made gzip'd batches of {BATCH_ITEMS:,} ratings (the server's
 limit); the clock runs from the first request to the last answer, and every item
@@ -533,8 +555,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=_("ratings timed one POST at a time, then extrapolated (default: 2000)"),
     )
     p.add_argument(
-        "--only", choices=("drain", "ingest"),
-        help=_("run only this benchmark (default: both)"),
+        "--only", choices=("drain", "ingest", "reconnect"),
+        help=_("run only this benchmark (default: every one)"),
+    )
+    p.add_argument(
+        "--kiosks", type=int, default=1000,
+        help=_("kiosks reconnecting at once in the reconnect benchmark (default: 1000)"),
+    )
+    p.add_argument(
+        "--ratings-each", type=int, default=20,
+        help=_("backlog of each reconnecting kiosk (default: 20)"),
+    )
+    p.add_argument(
+        "--workers", type=int, default=2,
+        help=_(
+            "worker processes of the server in the ingest and reconnect benchmarks "
+            "(default: 2; the drain, one upload at a time, runs against one)"
+        ),
     )
     p.add_argument(
         "--database-url", metavar=_("URL"),
@@ -551,23 +588,57 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, command: str) -> int:
-    if args.ratings < 1 or args.sample < 1:
-        print(_("--ratings and --sample must be at least 1."), file=sys.stderr)
+    sizes = (args.ratings, args.sample, args.workers, args.kiosks, args.ratings_each)
+    if min(sizes) < 1:
+        print(
+            _("--ratings, --sample, --workers, --kiosks and --ratings-each must be at least 1."),
+            file=sys.stderr,
+        )
         return 2
     sections: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hailong-sync-bench-", dir=args.dir) as folder:
         if args.only in (None, "drain"):
-            drain = run_drain(args.ratings, args.sample, Path(folder), args.database_url)
+            # One upload at a time: a second worker would only idle (and with more
+            # than one, every request currently takes some 45 ms longer).
+            drain = run_drain(args.ratings, args.sample, Path(folder), args.database_url, 1)
             sections.append(drain_markdown(drain, command))
             print(sections[-1], flush=True)
         if args.only in (None, "ingest"):
-            ingest = run_ingest(args.ratings, Path(folder))
+            ingest = run_ingest(args.ratings, Path(folder), args.workers)
             sections.append(ingest_markdown(ingest, command))
+            print(sections[-1], flush=True)
+        if args.only in (None, "reconnect"):
+            sections.append(reconnect_section(args, Path(folder), command))
             print(sections[-1], flush=True)
     if args.update:
         for section in sections:
             update_section(Path(args.update), section)
     return 0
+
+
+def reconnect_section(args: argparse.Namespace, folder: Path, command: str) -> str:
+    """The reconnect benchmark on SQLite and on a throwaway PostgreSQL cluster."""
+    from hailong.sync.bench_reconnect import reconnect_markdown, run_reconnect
+    from hailong.sync.server.pg_cluster import start_cluster
+
+    date, host = utc_stamp(), machine(folder)
+    sqlite_url = f"sqlite:///{folder / 'reconnect-sqlite' / 'server.db'}"
+    results = [
+        run_reconnect(
+            folder / "reconnect-sqlite", sqlite_url, args.kiosks, args.ratings_each, args.workers
+        )
+    ]
+    cluster = start_cluster()
+    try:
+        url = cluster.create_database("reconnect")
+        results.append(
+            run_reconnect(
+                folder / "reconnect-pg", url, args.kiosks, args.ratings_each, args.workers
+            )
+        )
+    finally:
+        cluster.stop()
+    return reconnect_markdown(results, command, date, machine_line(host))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

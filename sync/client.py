@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -202,6 +202,18 @@ def batch_body(batch: Batch) -> bytes:
     return batch.model_dump_json().encode()
 
 
+_NO_ITEMS = b'"items":[]}'
+
+
+def spliced_body(envelope: Batch, items_json: Sequence[bytes]) -> bytes:
+    """What `batch_body` gives for `envelope` holding these items, from the items'
+    own JSON: a backlog's items are serialised once, when read from the outbox."""
+    head = batch_body(envelope)
+    if envelope.items or not head.endswith(_NO_ITEMS):
+        raise ValueError("the envelope must be a batch without items")
+    return head[: -len(b"]}")] + b",".join(items_json) + b"]}"
+
+
 def upload(
     server_url: object,
     token: str,
@@ -209,13 +221,24 @@ def upload(
     timeout: float,
     session: requests.Session | None = None,
 ) -> BatchResult:
+    return upload_body(server_url, token, batch_body(batch), timeout, session)
+
+
+def upload_body(
+    server_url: object,
+    token: str,
+    body: bytes,
+    timeout: float,
+    session: requests.Session | None = None,
+) -> BatchResult:
+    """Upload a batch already serialised (`batch_body` or `spliced_body`)."""
     response = _request(
         "POST",
         _url(server_url, BATCHES_PATH),
         timeout=timeout,
         session=session,
         # Ratings compress about tenfold: a slow or metered link carries a tenth.
-        data=gzip.compress(batch_body(batch), compresslevel=6),
+        data=gzip.compress(body, compresslevel=6),
         headers={
             **_bearer(token),
             "Content-Type": "application/json",

@@ -39,7 +39,8 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-# Every rating ever made on this kiosk. Rows are only ever added.
+# Every rating ever made on this kiosk. Rows are only ever added; the feedback columns
+# are filled in while a rating is `held` (the citizen is still answering), never after.
 ratings = sa.Table(
     "ratings",
     metadata,
@@ -59,6 +60,12 @@ ratings = sa.Table(
     sa.Column("monotonic_ms", sa.Integer, nullable=False),
     sa.Column("clock_trusted", sa.Boolean, nullable=False),
     sa.Column("boot_id", sa.Uuid, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("callback_phone", sa.String(16), nullable=True),
+    sa.Column("phone_consent", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Not uploaded yet: the citizen may still add a reason, a comment or a phone number.
+    sa.Column("held", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("kiosk_seq >= 1", name="kiosk_seq_positive"),
     sa.CheckConstraint("button BETWEEN 1 AND scale_size", name="button_on_scale"),
     sa.CheckConstraint("scale_size BETWEEN 2 AND 5", name="scale_size_range"),

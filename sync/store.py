@@ -26,11 +26,13 @@ The store itself keeps "sync.last_success_at", "sync.last_error_at" and
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +46,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
+from hailong.config.reasons import ReasonCode
 from hailong.i18n import _
 from hailong.kiosk.session import BoxKey, NewRating
 from hailong.sync.kiosk_migrations import upgrade
@@ -89,9 +92,62 @@ _ADVANCE_SEQ = (
 )
 _ENQUEUE = sa.insert(outbox)
 
+# The outbox's oldest waiting ratings in the shape of a wire item. Ids, boot ids and
+# times come back as SQLite's own text, which pydantic reads directly: SQLAlchemy's
+# per-value conversions (UUID objects, datetime parsing) cost more than the query.
+_AS_TEXT = ("id", "boot_id", "wall_time")
+_SELECT_PENDING = (
+    sa.select(
+        *(
+            sa.type_coerce(ratings.c[name], sa.String).label(name) if name in _AS_TEXT
+            else ratings.c[name]
+            for name in RatingItem.model_fields
+        )
+    )
+    .select_from(outbox.join(ratings))
+    .where(
+        outbox.c.state == "pending",
+        ratings.c.held.is_(False),
+        outbox.c.kiosk_seq > sa.bindparam("after_seq"),
+    )
+    .order_by(outbox.c.kiosk_seq)
+    .limit(sa.bindparam("max_items"))
+)
+# Outbox entries by kiosk_seq, the numbers passed as one JSON array: one bound value
+# instead of a thousand.
+_PENDING_BY_SEQS = sa.update(outbox).where(
+    outbox.c.state == "pending",
+    outbox.c.kiosk_seq.in_(
+        sa.select(sa.column("value", sa.Integer)).select_from(
+            sa.func.json_each(sa.bindparam("seqs", type_=sa.String)).table_valued("value")
+        )
+    ),
+)
+
+
+_UPDATE_HELD = (
+    sa.update(ratings)
+    .where(ratings.c.id == sa.bindparam("rating_id"), ratings.c.held.is_(True))
+)
+
 
 class StoreError(Exception):
     """The kiosk database cannot be opened or upgraded; says which file and why."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a citizen added after a low rating. A phone number is kept only with the
+    citizen's consent to be called back."""
+
+    reason: ReasonCode | None = None
+    comment: str | None = None
+    callback_phone: str | None = None
+    phone_consent: bool = False
+
+    def __post_init__(self) -> None:
+        if self.callback_phone is not None and not self.phone_consent:
+            raise ValueError("a callback phone number needs the citizen's consent")
 
 
 @dataclass(frozen=True)
@@ -113,6 +169,9 @@ class StoredRating:
     monotonic_ms: int
     clock_trusted: bool
     boot_id: uuid.UUID
+    feedback: Feedback = Feedback()
+    # Still waiting for the citizen's feedback: not uploaded until released.
+    held: bool = False
 
     def to_item(self) -> RatingItem:
         return RatingItem(
@@ -132,6 +191,10 @@ class StoredRating:
             box_serial=self.box.serial if self.box else None,
             box_boot_nonce=self.box.boot_nonce if self.box else None,
             box_seq=self.box.seq if self.box else None,
+            reason=self.feedback.reason,
+            comment=self.feedback.comment,
+            callback_phone=self.feedback.callback_phone,
+            phone_consent=self.feedback.phone_consent,
         )
 
 
@@ -151,6 +214,30 @@ class SetAside:
     id: uuid.UUID
     result: str | None
     reason: str | None
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """A rating waiting in the outbox, ready for the wire: `json` is its `RatingItem`
+    serialised once, spliced into the upload as it is."""
+
+    item: RatingItem
+    json: bytes
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.item.id
+
+    @property
+    def kiosk_seq(self) -> int:
+        return self.item.kiosk_seq
+
+
+def _wire_item(row: sa.Row[Any]) -> RatingItem:
+    values = row._asdict()
+    # SQLite's DATETIME text is UTC without a zone (see kiosk_schema.UtcDateTime).
+    values["wall_time"] += "Z"
+    return RatingItem.model_validate(values)
 
 
 def _stored(row: sa.Row[Any]) -> StoredRating:
@@ -174,6 +261,13 @@ def _stored(row: sa.Row[Any]) -> StoredRating:
         monotonic_ms=row.monotonic_ms,
         clock_trusted=row.clock_trusted,
         boot_id=row.boot_id,
+        feedback=Feedback(
+            reason=row.reason,
+            comment=row.comment,
+            callback_phone=row.callback_phone,
+            phone_consent=row.phone_consent,
+        ),
+        held=row.held,
     )
 
 
@@ -282,11 +376,14 @@ class KioskStore:
         monotonic_ms: int,
         clock_trusted: bool,
         boot_id: uuid.UUID,
+        hold: bool = False,
     ) -> StoredRating:
         """Store `rating` and its outbox entry in one transaction; returns after COMMIT.
 
         A press the box resent (same serial, boot nonce and sequence) is not stored
         again: the rating stored the first time is returned and nothing is written.
+        `hold`: the citizen is asked for feedback, so the rating waits for
+        `release` (or `release_all`) before it is uploaded.
         """
         if wall_time.tzinfo is None:
             raise ValueError("wall_time must be timezone-aware")
@@ -307,6 +404,7 @@ class KioskStore:
             "monotonic_ms": monotonic_ms,
             "clock_trusted": clock_trusted,
             "boot_id": boot_id,
+            "held": hold,
         }
         with self._write() as connection:
             row = connection.execute(_INSERT_RATING, values).one_or_none()
@@ -326,56 +424,102 @@ class KioskStore:
         """The oldest unsent ratings, at most `max_items` of them and at most
         `max_bytes` as a JSON array — but always one when any is waiting, so a rating
         larger than the limit cannot stall the queue."""
+        return [waiting.item for waiting in self.pending_wire(max_items, max_bytes)]
+
+    def pending_wire(
+        self, max_items: int, max_bytes: int, *, after_seq: int = 0
+    ) -> list[PendingItem]:
+        """`pending`, each item with its JSON; only ratings after `after_seq` (the
+        uploader reads the next batch while the one before it is on its way)."""
         if max_items < 1:
             raise ValueError(f"max_items must be ≥ 1, got {max_items}")
-        query = (
-            sa.select(ratings)
-            .select_from(outbox.join(ratings))
-            .where(outbox.c.state == "pending")
-            .order_by(outbox.c.kiosk_seq)
-            .limit(max_items)
-        )
         with self._read() as connection:
-            rows = connection.execute(query).all()
-        items: list[RatingItem] = []
+            rows = connection.execute(
+                _SELECT_PENDING, {"after_seq": after_seq, "max_items": max_items}
+            ).all()
+        items: list[PendingItem] = []
         size = len(b"[]")
         for row in rows:
-            item = _stored(row).to_item()
-            item_bytes = len(item.model_dump_json().encode()) + (1 if items else 0)
+            item = _wire_item(row)
+            data = item.model_dump_json().encode()
+            item_bytes = len(data) + (1 if items else 0)
             if items and size + item_bytes > max_bytes:
                 break
-            items.append(item)
+            items.append(PendingItem(item, data))
             size += item_bytes
         return items
 
-    def apply_results(self, results: Sequence[ItemResult]) -> None:
-        """Record the server's verdicts. Only pending entries change; an id this kiosk
-        does not know is logged and ignored."""
-        now = datetime.now(UTC)
+    def update_feedback(self, rating_id: uuid.UUID, feedback: Feedback) -> bool:
+        """Replace a held rating's feedback; False (nothing written) when the rating
+        is not held any more: once released it may already be on the server."""
+        values = {
+            "reason": feedback.reason,
+            "comment": unicodedata.normalize("NFC", feedback.comment)
+            if feedback.comment is not None
+            else None,
+            "callback_phone": feedback.callback_phone,
+            "phone_consent": feedback.phone_consent,
+        }
         with self._write() as connection:
-            known = set(
-                connection.execute(
-                    sa.select(ratings.c.id).where(ratings.c.id.in_([r.id for r in results]))
-                ).scalars()
-            )
-            for unknown in {r.id for r in results} - known:
+            return connection.execute(_UPDATE_HELD.values(**values), {"rating_id": rating_id})\
+                .rowcount == 1
+
+    def release(self, rating_id: uuid.UUID) -> bool:
+        """Let a held rating be uploaded, with whatever feedback it has."""
+        with self._write() as connection:
+            return connection.execute(
+                _UPDATE_HELD.values(held=False), {"rating_id": rating_id}
+            ).rowcount == 1
+
+    def release_all(self) -> int:
+        """Release every held rating (at start: a citizen cut off by a crash or a power
+        cut keeps their rating and what they had answered)."""
+        with self._write() as connection:
+            return connection.execute(
+                sa.update(ratings).where(ratings.c.held.is_(True)).values(held=False)
+            ).rowcount
+
+    def ratings_since(self, when: datetime) -> list[StoredRating]:
+        """Every rating stored at or after `when` (kiosk wall time), oldest first."""
+        query = sa.select(ratings).where(ratings.c.wall_time >= when).order_by(
+            ratings.c.kiosk_seq
+        )
+        with self._read() as connection:
+            return [_stored(row) for row in connection.execute(query)]
+
+    def apply_results(
+        self, results: Sequence[ItemResult], sent: Mapping[uuid.UUID, int] | None = None
+    ) -> None:
+        """Record the server's verdicts. Only pending entries change; an id this kiosk
+        does not know is logged and ignored. `sent`: the kiosk_seq of each rating in
+        the upload, as read from this store (saves looking them up again)."""
+        now = datetime.now(UTC)
+        answered = {r.id for r in results}
+        with self._write() as connection:
+            given = sent or {}
+            seq_of = {rating_id: given[rating_id] for rating_id in answered if rating_id in given}
+            others = [rating_id for rating_id in answered if rating_id not in seq_of]
+            if others:
+                query = sa.select(ratings.c.id, ratings.c.kiosk_seq).where(ratings.c.id.in_(others))
+                seq_of.update((row.id, row.kiosk_seq) for row in connection.execute(query))
+            for unknown in answered - seq_of.keys():
                 log.warning("the server answered for rating %s, unknown here", unknown)
             for status in _SENT_STATUSES:
-                ids = [r.id for r in results if r.status == status]
-                if ids:
+                seqs = [seq_of[r.id] for r in results if r.status == status and r.id in seq_of]
+                if seqs:
                     connection.execute(
-                        self._update_pending(ids).values(
-                            state="sent", result=status, synced_at=now
-                        )
+                        _PENDING_BY_SEQS.values(state="sent", result=status, synced_at=now),
+                        {"seqs": json.dumps(seqs)},
                     )
             for result in results:
-                if result.status in _SENT_STATUSES or result.id not in known:
+                if result.status in _SENT_STATUSES or result.id not in seq_of:
                     continue
                 reason = result.reason or ""
                 changed = connection.execute(
-                    self._update_pending([result.id]).values(
+                    _PENDING_BY_SEQS.values(
                         state="set_aside", result=result.status, reason=reason
-                    )
+                    ),
+                    {"seqs": json.dumps([seq_of[result.id]])},
                 ).rowcount
                 if changed:
                     log.warning(
@@ -384,11 +528,6 @@ class KioskStore:
                         result.status,
                         reason or "no reason given",
                     )
-
-    @staticmethod
-    def _update_pending(ids: Sequence[uuid.UUID]) -> sa.Update:
-        seqs = sa.select(ratings.c.kiosk_seq).where(ratings.c.id.in_(ids))
-        return sa.update(outbox).where(outbox.c.state == "pending", outbox.c.kiosk_seq.in_(seqs))
 
     def backlog(self) -> int:
         with self._read() as connection:

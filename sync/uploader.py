@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -26,8 +27,8 @@ from hailong.i18n import _
 from hailong.sync import client
 from hailong.sync.backoff import Backoff
 from hailong.sync.boot import current_boot_id
-from hailong.sync.store import KioskStore
-from hailong.sync.wire import Batch, RatingItem
+from hailong.sync.store import KioskStore, PendingItem
+from hailong.sync.wire import Batch
 
 log = logging.getLogger(__name__)
 
@@ -100,34 +101,54 @@ class Uploader:
 
     # -- one upload -------------------------------------------------------------------
 
-    def _batch(self) -> Batch | None:
+    def _read_batch(self, after_seq: int = 0) -> list[PendingItem]:
         # The clock stamps' text varies by a few characters (microseconds, digits).
-        envelope = len(client.batch_body(self._stamp([]))) + _STAMP_SLACK_BYTES
+        envelope = len(client.batch_body(self._stamp())) + _STAMP_SLACK_BYTES
         budget = max(1, self._max_bytes - envelope)
-        items = self._store.pending(self._max_items, budget)
-        return self._stamp(items) if items else None
+        return self._store.pending_wire(self._max_items, budget, after_seq=after_seq)
 
-    def _stamp(self, items: list[RatingItem]) -> Batch:
+    def _stamp(self) -> Batch:
+        """An empty batch stamped with the kiosk's clocks now."""
         return Batch(
             sent_wall_time=self._wall_clock(),
             sent_monotonic_ms=int(self._clock() * 1000),
             boot_id=self._boot_id,
-            items=items,
+            items=[],
         )
 
     def push_once(self) -> PushReport:
         """Upload the oldest batch; on 413 halve it and try again at once."""
+        return self._push(None, None)[0]
+
+    def _push(
+        self, ready: Future[list[PendingItem]] | None, reader: Executor | None
+    ) -> tuple[PushReport, Future[list[PendingItem]] | None]:
+        """Upload the oldest batch (`ready`, when already read). With `reader`, the
+        batch after it is read while this one is on its way; it is returned for the
+        next call only when the server answered for every rating of this one."""
         token = self._credentials()
         if not token:
-            return PushReport(remaining=self._store.backlog(), error=str(client.NotEnrolledError()))
-        while (batch := self._batch()) is not None:
+            missing = PushReport(
+                remaining=self._store.backlog(), error=str(client.NotEnrolledError())
+            )
+            return missing, None
+        # Empty ahead of the queue's end is possible: a rating released from hold
+        # meanwhile sits before the batch that was read ahead.
+        items = (ready.result() if ready is not None else []) or self._read_batch()
+        while items:
+            # Stamped just before it leaves: the server corrects times with it.
+            body = client.spliced_body(self._stamp(), [waiting.json for waiting in items])
+            upcoming = reader.submit(self._read_batch, items[-1].kiosk_seq) if reader else None
             try:
-                result = client.upload(
-                    self._settings.server_url, token, batch, self._settings.timeout_s, self._http
+                result = client.upload_body(
+                    self._settings.server_url, token, body, self._settings.timeout_s, self._http
                 )
             except client.SyncHTTPError as exc:
-                if exc.too_large and len(batch.items) > 1:
-                    self._shrink(batch)
+                if upcoming is not None:
+                    upcoming.cancel()
+                if exc.too_large and len(items) > 1:
+                    self._shrink(len(items), len(body))
+                    items = self._read_batch()
                     continue
                 self._store.note_attempt(str(exc))
                 return PushReport(
@@ -135,48 +156,56 @@ class Uploader:
                     error=str(exc),
                     status=exc.status,
                     retry_after_s=exc.retry_after_s,
-                )
-            self._store.apply_results(result.results)
+                ), None
+            sent_seqs = {waiting.id: waiting.kiosk_seq for waiting in items}
+            self._store.apply_results(result.results, sent_seqs)
             self._store.note_attempt(None)
-            in_batch = {item.id for item in batch.items}
-            verdicts = [r.status for r in result.results if r.id in in_batch]
-            sent = sum(status in ("accepted", "duplicate") for status in verdicts)
-            return PushReport(
+            verdicts = {r.id: r.status for r in result.results if r.id in sent_seqs}
+            sent = sum(status in ("accepted", "duplicate") for status in verdicts.values())
+            report = PushReport(
                 sent=sent,
                 set_aside=len(verdicts) - sent,
                 batches=1,
                 remaining=self._store.backlog(),
             )
-        return PushReport()
+            if len(verdicts) < len(sent_seqs) and upcoming is not None:
+                upcoming.cancel()
+                upcoming = None
+            return report, upcoming
+        return PushReport(), None
 
-    def _shrink(self, batch: Batch) -> None:
-        self._max_items = max(1, len(batch.items) // 2)
-        self._max_bytes = max(1, len(client.batch_body(batch)) // 2)
+    def _shrink(self, items: int, body_bytes: int) -> None:
+        self._max_items = max(1, items // 2)
+        self._max_bytes = max(1, body_bytes // 2)
         log.info(
-            "the server found a batch of %d ratings too large; trying %d",
-            len(batch.items),
-            self._max_items,
+            "the server found a batch of %d ratings too large; trying %d", items, self._max_items
         )
 
     def push_all(self, progress: Progress | None = None) -> PushReport:
         """Upload until the backlog is empty, an upload fails or the server stops
-        answering for the items it is sent. `progress(done, total)` after each batch."""
+        answering for the items it is sent. `progress(done, total)` after each batch.
+        Still one upload at a time; the next batch is read from the outbox while the
+        server works on the one before."""
         report = PushReport(remaining=self._store.backlog())
         if progress:
             progress(0, report.remaining)
-        while report.remaining and report.ok:
-            step = self.push_once()
-            report = report.then(step)
-            if progress:
-                done = report.sent + report.set_aside
-                progress(done, done + report.remaining)
-            if step.ok and step.sent + step.set_aside == 0:
-                return report.then(
-                    PushReport(
-                        remaining=step.remaining,
-                        error=_("the server answered without a verdict for the ratings sent"),
+        ready: Future[list[PendingItem]] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="hailong-outbox-reader") as reader:
+            while report.remaining and report.ok:
+                step, ready = self._push(ready, reader)
+                report = report.then(step)
+                if progress:
+                    done = report.sent + report.set_aside
+                    progress(done, done + report.remaining)
+                if step.ok and step.sent + step.set_aside == 0:
+                    return report.then(
+                        PushReport(
+                            remaining=step.remaining,
+                            error=_("the server answered without a verdict for the ratings sent"),
+                        )
                     )
-                )
+            if ready is not None:
+                ready.cancel()
         return report
 
     # -- in the background ------------------------------------------------------------

@@ -7,11 +7,16 @@ kept across every retry (the idempotency key).
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hailong.config.reasons import ReasonCode
+from hailong.config.settings import KioskPolicy
 
 API_PREFIX = "/api/v1"
 
@@ -21,6 +26,11 @@ Flag = Literal["too_soon", "no_officer", "outside_hours"]
 BoxStatus = Literal["connected", "connecting", "disconnected", "disabled"]
 # Derived by the server from the time of the last heartbeat.
 KioskState = Literal["new", "online", "late", "offline", "revoked"]
+
+
+MAX_COMMENT = 1000
+# Vietnamese numbers: 10 digits from 0, or +84 and 9 digits; spaces are dropped before.
+PHONE_PATTERN = r"^(0[0-9]{9}|\+84[0-9]{9})$"
 
 
 class _Wire(BaseModel):
@@ -47,6 +57,28 @@ class RatingItem(_Wire):
     box_serial: str | None = None
     box_boot_nonce: int | None = None
     box_seq: int | None = None
+    # What the citizen added after a low rating; all optional, a phone number only
+    # with the citizen's explicit consent to be called back.
+    reason: ReasonCode | None = None
+    comment: Annotated[str, Field(max_length=MAX_COMMENT)] | None = None
+    callback_phone: Annotated[str, Field(pattern=PHONE_PATTERN)] | None = None
+    phone_consent: bool = False
+
+    @field_validator("comment")
+    @classmethod
+    def _comment_nfc(cls, text: str | None) -> str | None:
+        return unicodedata.normalize("NFC", text) if text is not None else None
+
+    @model_validator(mode="after")
+    def _phone_needs_consent(self) -> RatingItem:
+        if self.callback_phone is not None and not self.phone_consent:
+            raise ValueError("callback_phone is only sent with phone_consent")
+        return self
+
+
+# Fields added after the first release: left out of an item's fingerprint while they
+# hold their default, so a rating stored before they existed still fingerprints the same.
+FEEDBACK_FIELDS = ("reason", "comment", "callback_phone", "phone_consent")
 
 
 class Batch(_Wire):
@@ -80,6 +112,16 @@ class Officer(_Wire):
     name: str
     title: str
     photo_url: str | None = None
+    # Argon2id hash of the officer's sign-in PIN, and sha256 (hex) of the code on
+    # their badge; None when not set (that way of signing in is then unavailable).
+    pin_hash: str | None = None
+    badge_hash: str | None = None
+
+
+def badge_digest(code: str) -> str:
+    """What the server keeps of a badge's code and the kiosk compares: sha256 (hex) of
+    the code as scanned, surrounding blanks removed."""
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
 
 
 class Counter(_Wire):
@@ -94,6 +136,8 @@ class KioskConfig(_Wire):
     kiosk_id: int
     counter: Counter
     officers: list[Officer]
+    # The unit's scale, reasons, texts and opening hours; None from an older server.
+    policy: KioskPolicy | None = None
 
 
 class EnrollResponse(_Wire):
@@ -201,6 +245,10 @@ class ExportedRating(_Wire):
     corrected_time: datetime
     time_verified: bool
     server_received_at: datetime
+    reason: str | None = None
+    comment: str | None = None
+    callback_phone: str | None = None
+    phone_consent: bool = False
 
 
 class RatingPage(_Wire):

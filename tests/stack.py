@@ -19,6 +19,9 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import requests
 
 STARTUP_S = 60.0
 COMMAND_TIMEOUT_S = 60.0
@@ -168,11 +171,14 @@ class Server:
             return db.execute(sql, params).fetchall()
 
 
-def start_server(data_dir: Path, started: list[Process]) -> Server:
-    """`hailong server --demo` on a free port of 127.0.0.1, listening when this returns."""
+def start_server(data_dir: Path, started: list[Process], config: Path | None = None) -> Server:
+    """`hailong server --demo` on a free port of 127.0.0.1, listening when this returns;
+    with the settings file `config` when given."""
     port = free_port()
+    extra = ("--config", str(config)) if config else ()
     process = Process(
-        "server", hailong("server", "--demo", "--data-dir", str(data_dir), "--port", str(port))
+        "server",
+        hailong("server", "--demo", "--data-dir", str(data_dir), "--port", str(port), *extra),
     )
     started.append(process)
     # The server speaks its own configured language: match the shape, not the words.
@@ -203,7 +209,9 @@ def write_kiosk_settings(
         + lines(kiosk or {})
         + f"[device]\nport = {json.dumps(str(box_link))}\n"
         + f"[sync]\nserver_url = {json.dumps(server_url)}\n"
-        + lines(sync or {}),
+        + lines(sync or {})
+        # Tests run at any hour: no rating is flagged as outside opening hours.
+        + "[kiosk.opening_hours]\nenabled = false\n",
         encoding="utf-8",
     )
     return path
@@ -302,3 +310,41 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {what}")
         time.sleep(0.1)
+
+
+class Http:
+    """`requests` bound to one server, never without a timeout."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", COMMAND_TIMEOUT_S)
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def form_token(self, path: str = "/login") -> str:
+        """The CSRF token of the form on the page at `path` (the nonce cookie it
+        sets stays in this client)."""
+        page = self.get(path)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert match, f"no form token on {path}: {page.status_code}"
+        return match.group(1)
+
+    def login(self, username: str, password: str, next_path: str = "/") -> requests.Response:
+        return self.post(
+            "/login",
+            data={"username": username, "password": password, "next": next_path,
+                  "csrf_token": self.form_token("/login")},
+            allow_redirects=False,
+        )
+
+    def logout(self) -> requests.Response:
+        return self.post("/logout", data={"csrf_token": self.form_token("/")},
+                         allow_redirects=False)

@@ -6,9 +6,9 @@ set -euo pipefail
 profile=${1:-run}
 # A Python venv, and what Kivy needs for a real OpenGL window (on a screen or under Xvfb).
 run_pkgs=(python3-venv xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 x11-utils)
-# The tests also drive the window with real X events and photograph it, and run the
+# The tests also drive the window with real X events (and xset) and photograph it, and run the
 # server suite on a throwaway PostgreSQL (binaries in /usr/lib/postgresql/15/bin, not on PATH).
-test_pkgs=("${run_pkgs[@]}" xdotool imagemagick postgresql gcc-avr avr-libc simavr libsimavr-dev libsimavrparts1 libelf-dev make gcc chromium chromium-l10n shellcheck nginx avrdude)
+test_pkgs=("${run_pkgs[@]}" x11-xserver-utils xclip xdotool imagemagick postgresql gcc-avr avr-libc simavr libsimavr-dev libsimavrparts1 libelf-dev make gcc chromium chromium-l10n shellcheck nginx avrdude)
 
 case "$profile" in
   run) wanted=("${run_pkgs[@]}") ;;

@@ -50,8 +50,10 @@ need_root "${ARGS[@]}"
 
 # Kivy needs GL and mtdev; cage is the kiosk compositor (X11 apps through Xwayland);
 # sqlite3 makes the backup before an upgrade; no real-time clock on a Pi: fake-hwclock.
+# x11-xserver-utils: xset, with which the app switches the screen on and off under X;
+# xclip: the clipboard Kivy text fields (technician screen) expect.
 apt_install python3 python3-venv sqlite3 cage xwayland libgl1 libgl1-mesa-dri libegl1 \
-  libmtdev1 fake-hwclock systemd-timesyncd
+  libmtdev1 fake-hwclock systemd-timesyncd x11-xserver-utils xclip
 
 # brltty claims common USB-serial chips (CH340, CP210x) as braille displays; a kiosk has none.
 if [ -z "$ROOT" ] && dpkg-query -W -f='${Status}' brltty 2>/dev/null | grep -q "ok installed"; then
@@ -89,6 +91,10 @@ say "System files:"
 put "$HERE/$UNIT" "/etc/systemd/system/$UNIT" 0644
 put "$HERE/pam-hailong-kiosk" /etc/pam.d/hailong-kiosk 0644
 put "$HERE/journald-hailong.conf" /etc/systemd/journald.conf.d/hailong.conf 0644
+# The screen stays on unless the app switches it off: no console blanking, and under X
+# no screensaver or DPMS timeouts.
+put "$HERE/tmpfiles-hailong-screen.conf" /etc/tmpfiles.d/hailong-screen.conf 0644
+put "$HERE/xorg-hailong-screen.conf" /etc/X11/xorg.conf.d/10-hailong-screen.conf 0644
 vid=${USB_ID%%:*}
 pid=${USB_ID##*:}
 install -d -m 0755 "$ROOT/etc/udev/rules.d"
@@ -106,6 +112,7 @@ say "Services:"
 host udevadm control --reload
 host udevadm trigger --subsystem-match=tty --action=change
 host systemctl restart systemd-journald
+host systemd-tmpfiles --create /etc/tmpfiles.d/hailong-screen.conf
 host systemctl enable --now systemd-timesyncd.service fake-hwclock.service
 enable_units "$UNIT"
 host systemctl restart "$UNIT"

@@ -72,11 +72,16 @@ if [ "$POSTGRESQL" -eq 1 ]; then
 fi
 
 say "Settings:"
+# One API worker process per core, at most 6: each may hold 15 database connections and
+# PostgreSQL allows 100 by default (docs/operations.md, Scale-out).
+WORKERS=$(nproc)
+[ "$WORKERS" -gt 6 ] && WORKERS=6
 if [ "$POSTGRESQL" -eq 1 ]; then
   config_once "$REPO/config/examples/server.toml" "$CONFIG" \
-    -e "s|^database_url = .*|database_url = \"$PG_URL\"|"
+    -e "s|^database_url = .*|database_url = \"$PG_URL\"|" -e "s|^workers = .*|workers = $WORKERS|"
 else
-  config_once "$REPO/config/examples/server.toml" "$CONFIG" -e "s|^data_dir = .*|data_dir = \"$DATA_DIR\"|"
+  config_once "$REPO/config/examples/server.toml" "$CONFIG" \
+    -e "s|^data_dir = .*|data_dir = \"$DATA_DIR\"|" -e "s|^workers = .*|workers = $WORKERS|"
 fi
 
 # Upgrade: stop the server and back up its database (as the service user, whom PostgreSQL

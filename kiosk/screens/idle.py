@@ -11,6 +11,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from hailong.kiosk.screens import widgets  # noqa: F401  (registers Smiley, PhotoFrame for KV)
+from hailong.kiosk.staff import widgets as staff_widgets  # noqa: F401  (LanguageToggle)
 from hailong.kiosk.viewmodels import IdleView, LevelButtonView
 
 Builder.load_file(str(Path(__file__).with_name("idle.kv")))
@@ -25,7 +26,8 @@ class LevelButton(ButtonBehavior, BoxLayout):
 
 
 class IdleScreen(Screen):
-    """Shows an `IdleView`; a tap on a level dispatches `on_rate(button)`."""
+    """Shows an `IdleView`; a tap on a level dispatches `on_rate(button)`, a tap on
+    the language toggle `on_language_choice(language)`."""
 
     officer_present = BooleanProperty(False)
     headline = StringProperty("")
@@ -34,8 +36,9 @@ class IdleScreen(Screen):
     photo_source = StringProperty("")
     question = StringProperty("")
     box_warning = StringProperty("")
+    language = StringProperty("vi")
 
-    __events__ = ("on_rate",)
+    __events__ = ("on_rate", "on_language_choice")
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -69,3 +72,6 @@ class IdleScreen(Screen):
 
     def on_rate(self, button: int) -> None:
         """Default handler; the app binds the real one."""
+
+    def on_language_choice(self, language: str) -> None:
+        """Default handler; the staff desk binds the real one."""

@@ -36,10 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="admin_action", metavar=_("ACTION"), required=True)
 
     def leaf(
-        group: argparse._SubParsersAction, name: str, about: str, action: Action
+        group: argparse._SubParsersAction, name: str, about: str, action: Action,
+        changes: bool = True,
     ) -> argparse.ArgumentParser:
+        """`changes`: the action changes the organisation, so it goes in the audit log."""
         child = group.add_parser(name, help=about, description=about, parents=[common])
-        child.set_defaults(func=lambda args: _run(args, action))
+        child.set_defaults(func=lambda args: _run(args, action), changes=changes)
         return child
 
     code = leaf(actions, "enroll-code",
@@ -55,14 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     unit_add.add_argument("name", help=_("the unit's name"))
     unit_add.add_argument("--parent", type=int, metavar=_("ID"),
                           help=_("the id of the unit this one belongs to"))
-    leaf(units, "list", _("list units"), _unit_list)
+    leaf(units, "list", _("list units"), _unit_list, changes=False)
 
     counters = _group(actions, "counter", _("add or list counters"))
     counter_add = leaf(counters, "add", _("add a counter to a unit"), _counter_add)
     counter_add.add_argument("name", help=_("the counter's name, e.g. \"Quầy 1\""))
     counter_add.add_argument("--unit", type=int, required=True, metavar=_("ID"),
                              help=_("the unit's id"))
-    counter_list = leaf(counters, "list", _("list counters"), _counter_list)
+    counter_list = leaf(counters, "list", _("list counters"), _counter_list, changes=False)
     counter_list.add_argument("--unit", type=int, metavar=_("ID"), help=_("only this unit"))
 
     officers = _group(actions, "officer", _("add or list officers"))
@@ -73,7 +75,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     officer_add.add_argument("--title", default="", help=_("job title, e.g. \"Chuyên viên\""))
     officer_add.add_argument("--photo", type=Path, metavar=_("FILE"),
                              help=_("a PNG, JPEG or WebP portrait"))
-    officer_list = leaf(officers, "list", _("list officers"), _officer_list)
+    officer_pin = leaf(officers, "set-pin",
+                       _("set the PIN an officer types to sign in at a kiosk (asked for)"),
+                       _officer_set_pin)
+    officer_pin.add_argument("officer", type=int, metavar=_("ID"), help=_("the officer's id"))
+    officer_pin.add_argument("--pin-stdin", action="store_true",
+                             help=_("read the PIN from the first line of standard input"))
+    officer_pin.add_argument("--clear", action="store_true", help=_("remove the PIN"))
+    officer_badge = leaf(officers, "set-badge",
+                         _("register the code on an officer's badge for the kiosk's scanner"),
+                         _officer_set_badge)
+    officer_badge.add_argument("officer", type=int, metavar=_("ID"), help=_("the officer's id"))
+    officer_badge.add_argument("code", nargs="?", metavar=_("CODE"),
+                               help=_("the badge's code as the scanner reads it"))
+    officer_badge.add_argument("--clear", action="store_true", help=_("remove the badge"))
+    officer_list = leaf(officers, "list", _("list officers"), _officer_list, changes=False)
     officer_list.add_argument("--unit", type=int, metavar=_("ID"), help=_("only this unit"))
 
     users = _group(actions, "user", _("add people who log in"))
@@ -88,10 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     kiosks = _group(actions, "kiosk", _("list kiosks and the ratings they never delivered"))
     leaf(kiosks, "list",
          _("list kiosks: state from the last heartbeat, backlog, clock skew, missing ratings"),
-         _kiosk_list)
+         _kiosk_list, changes=False)
     kiosk_gaps = leaf(kiosks, "gaps",
                       _("list the sequence numbers of a kiosk's ratings that never arrived"),
-                      _kiosk_gaps)
+                      _kiosk_gaps, changes=False)
     kiosk_gaps.add_argument("kiosk", type=int, metavar=_("ID"),
                             help=_("the kiosk's id (see: kiosk list)"))
 
@@ -123,6 +139,8 @@ def _run(args: argparse.Namespace, action: Action) -> int:
         try:
             with make_session_factory(engine)() as session:
                 action(session, args)
+                if args.changes:
+                    _audit(session, args)
         finally:
             engine.dispose()
     except (AdminError, OrgError, UnknownCounter) as error:
@@ -183,6 +201,26 @@ def _counter_list(session: Session, args: argparse.Namespace) -> None:
         print(f"{counter_id}\t{name}\t{unit_name}")
 
 
+# The arguments an audit entry names; passwords, PINs and badge codes are never kept.
+_AUDITED_ARGUMENTS = ("name", "unit", "parent", "counter", "officer", "title", "role",
+                      "username", "clear")
+
+
+def _audit(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server import audit
+
+    words = [args.admin_action]
+    sub_action = getattr(args, f"{args.admin_action}_action", None)
+    if sub_action:
+        words.append(sub_action)
+    detail = " ".join(
+        f"{name}={getattr(args, name)}"
+        for name in _AUDITED_ARGUMENTS
+        if getattr(args, name, None) not in (None, False, "")
+    )
+    audit.record(session, f"cli:{getpass.getuser()}", "config", " ".join(words), detail)
+
+
 def _officer_add(session: Session, args: argparse.Namespace) -> None:
     from hailong.sync.server.org import add_officer
 
@@ -195,6 +233,27 @@ def _officer_add(session: Session, args: argparse.Namespace) -> None:
                 path=args.photo, error=error.strerror)) from None
     officer = add_officer(session, args.unit, args.name, args.title, photo)
     print(_("officer {id} added: {name}").format(id=officer.id, name=officer.name))
+
+
+def _officer_set_pin(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.org import set_officer_pin
+
+    pin = None if args.clear else _read_secret(args.pin_stdin, _("PIN: "), _("PIN again: "))
+    officer = set_officer_pin(session, args.officer, pin)
+    if pin is None:
+        print(_("PIN removed for officer {id}: {name}").format(id=officer.id, name=officer.name))
+    else:
+        print(_("PIN set for officer {id}: {name}").format(id=officer.id, name=officer.name))
+
+
+def _officer_set_badge(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.org import set_officer_badge
+
+    if args.clear == (args.code is not None):
+        raise AdminError(_("give either a badge code or --clear"))
+    officer = set_officer_badge(session, args.officer, None if args.clear else args.code)
+    print(_("badge {state} for officer {id}: {name}").format(
+        state=_("removed") if args.clear else _("registered"), id=officer.id, name=officer.name))
 
 
 def _officer_list(session: Session, args: argparse.Namespace) -> None:
@@ -246,14 +305,15 @@ def _kiosk_gaps(session: Session, args: argparse.Namespace) -> None:
         print(_("(only the first {count} gaps are listed)").format(count=len(report.gaps)))
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_secret(from_stdin: bool, prompt: str, again: str) -> str:
+    """A password or PIN: from standard input's first line, or asked twice."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise AdminError(_("no terminal to ask for the password: use --password-stdin"))
-    first = getpass.getpass(_("Password: "))
-    if first != getpass.getpass(_("Password again: ")):
-        raise AdminError(_("the two passwords differ"))
+        raise AdminError(_("no terminal to ask for it: read it from standard input instead"))
+    first = getpass.getpass(prompt)
+    if first != getpass.getpass(again):
+        raise AdminError(_("the two entries differ"))
     return first
 
 
@@ -261,7 +321,7 @@ def _user_add(session: Session, args: argparse.Namespace) -> None:
     from hailong.sync.server.org import add_user, check_new_user
 
     check_new_user(session, args.username.strip(), args.role, args.unit)
-    password = _read_password(args.password_stdin)
+    password = _read_secret(args.password_stdin, _("Password: "), _("Password again: "))
     user = add_user(session, args.username, password, args.role, args.unit)
     print(_("user {id} added: {name} ({role})").format(
         id=user.id, name=user.username, role=user.role))

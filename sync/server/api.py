@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from hailong.i18n import _
-from hailong.sync.server import fleet, scope
+from hailong.sync.server import audit, fleet, metrics, scope
 from hailong.sync.server.deps import (
     DB,
     ApiUser,
@@ -23,6 +23,7 @@ from hailong.sync.server.deps import (
     PeriodStart,
     RowId,
     as_utc,
+    client_address,
     utc_now,
 )
 from hailong.sync.server.ingest import ingest_batch
@@ -39,20 +40,22 @@ router = APIRouter()
     response_model=EnrollResponse,
     responses={403: {"description": "The code is unknown, used or expired."}},
 )
-def enroll(body: EnrollRequest, db: DB) -> EnrollResponse:
+def enroll(body: EnrollRequest, db: DB, request: Request) -> EnrollResponse:
     """Trade a one-time enrollment code for this kiosk's credential. The token in
     the answer is shown once; the server keeps only its hash."""
     try:
         kiosk, token = fleet.enroll(db, body.code, body.app_version, body.hostname, utc_now())
     except fleet.EnrollmentRefused as refusal:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(refusal)) from None
-    return EnrollResponse(kiosk_id=kiosk.id, token=token, config=fleet.kiosk_config(db, kiosk))
+    config = fleet.kiosk_config(db, kiosk, request.app.state.kiosk_policy)
+    return EnrollResponse(kiosk_id=kiosk.id, token=token, config=config)
 
 
 @router.get("/kiosk/config", response_model=KioskConfig)
-def kiosk_config(kiosk: KioskCaller, db: DB) -> KioskConfig:
-    """Where the calling kiosk stands and the active officers of that unit."""
-    config = fleet.kiosk_config(db, kiosk)
+def kiosk_config(kiosk: KioskCaller, db: DB, request: Request) -> KioskConfig:
+    """Where the calling kiosk stands, the active officers of that unit, and the
+    scale, reasons, texts and opening hours it is to use."""
+    config = fleet.kiosk_config(db, kiosk, request.app.state.kiosk_policy)
     kiosk.last_seen_at = utc_now()
     db.commit()
     return config
@@ -143,7 +146,9 @@ def upload_batch(
         batch, entries = parse_batch(payload)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_context=False)) from None
-    return ingest_batch(db, kiosk, batch, entries, received_at)
+    result = ingest_batch(db, kiosk, batch, entries, received_at)
+    metrics.count_ingest(result.results)
+    return result
 
 
 @router.get(
@@ -159,6 +164,7 @@ def officer_score(
     officer_id: RowId,
     user: ApiUser,
     db: DB,
+    request: Request,
     start: PeriodStart = None,
     end: PeriodEnd = None,
 ) -> Score:
@@ -169,6 +175,8 @@ def officer_score(
     if officer is None or not scope.may_see_officer(db, user, officer):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_("no such officer"))
     period = Period(as_utc(start), as_utc(end))
+    audit.record(db, user, "officer_view", f"officer {officer.id}",
+                 audit.period_detail(period.start, period.end), client=client_address(request))
     return officer_scores(db, [officer], period)[officer.id]
 
 

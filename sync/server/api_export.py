@@ -3,15 +3,25 @@ see scores, over their own units only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from hailong.i18n import _
-from hailong.sync.server import export, scope
-from hailong.sync.server.deps import DB, ApiUser, PeriodEnd, PeriodStart, as_utc
+from hailong.sync.server import audit, export, scope, xlsx
+from hailong.sync.server.deps import (
+    DB,
+    ApiUser,
+    PeriodEnd,
+    PeriodStart,
+    as_utc,
+    client_address,
+)
 from hailong.sync.server.models import Counter, Officer
+from hailong.sync.server.xlsx import XLSX_TYPE
 from hailong.sync.wire import RatingPage
 
 router = APIRouter()
@@ -20,20 +30,49 @@ CSV_TYPE = "text/csv; charset=utf-8"
 DbId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-def _wants_csv(request: Request, format_: str | None) -> bool:
+def _format(request: Request, format_: str | None) -> str:
     if format_ is not None:
-        return format_ == "csv"
-    return "text/csv" in request.headers.get("accept", "")
+        return format_
+    accept = request.headers.get("accept", "")
+    if xlsx.XLSX_TYPE in accept:
+        return "xlsx"
+    return "csv" if "text/csv" in accept else "json"
+
+
+def _xlsx_rows(db: Session, where: export.ExportFilter, after: export.Cursor | None,
+               limit: int | None) -> Iterator[list[Any]]:
+    """Every rating after `after` (at most `limit`), a page at a time."""
+    left = limit
+    while left is None or left > 0:
+        size = export.MAX_PAGE_LIMIT if left is None else min(left, export.MAX_PAGE_LIMIT)
+        items, after = export.page(db, where, after, size)
+        for item in items:
+            yield [getattr(item, column) for column in export.CSV_COLUMNS]
+        if after is None:
+            return
+        if left is not None:
+            left -= len(items)
+
+
+def _filter_detail(where: export.ExportFilter) -> str:
+    parts = [audit.period_detail(where.start, where.end)]
+    if where.officer_id is not None:
+        parts.append(f"officer {where.officer_id}")
+    if where.counter_id is not None:
+        parts.append(f"counter {where.counter_id}")
+    return ", ".join(parts)
 
 
 @router.get(
     "/ratings",
     response_model=RatingPage,
     responses={
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                          XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
         401: {"description": "Not logged in."},
         403: {"description": "This role cannot export ratings."},
         404: {"description": "No such officer or counter in the caller's units."},
+        413: {"description": "More ratings than one Excel sheet holds."},
     },
 )
 def ratings(
@@ -54,13 +93,16 @@ def ratings(
                           "a CSV holds every rating unless a limit is given."),
     ] = None,
     format_: Annotated[
-        Literal["json", "csv"] | None,
-        Query(alias="format", description="Overrides the Accept header (text/csv)."),
+        Literal["json", "csv", "xlsx"] | None,
+        Query(alias="format", description="Overrides the Accept header (text/csv or the "
+                                          "XLSX type)."),
     ] = None,
 ) -> Any:
     """The ratings of the caller's units, in the order the server received them,
     filtered by corrected time [from, to), officer and counter. A CSV is streamed;
-    its `X-Next-Cursor` header names the next page when a limit cut it short."""
+    its `X-Next-Cursor` header names the next page when a limit cut it short. An
+    XLSX holds the same columns, times in UTC. A first page is written to the
+    audit log."""
     if not scope.may_export_ratings(user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=_("your role cannot export ratings"))
     if officer_id is not None:
@@ -83,9 +125,25 @@ def ratings(
         officer_id=officer_id,
         counter_id=counter_id,
     )
-    if not _wants_csv(request, format_):
+    chosen = _format(request, format_)
+    if cursor is None:
+        audit.record(db, user, "export", f"ratings ({chosen})",
+                     _filter_detail(where), client=client_address(request))
+    if chosen == "json":
         items, following = export.page(db, where, after, limit or export.PAGE_LIMIT)
         return RatingPage(items=items, next_cursor=following.encode() if following else None)
+    if chosen == "xlsx":
+        try:
+            content = xlsx.workbook("ratings", export.CSV_COLUMNS,
+                                    _xlsx_rows(db, where, after, limit))
+        except xlsx.TooManyRows:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                detail=_("more ratings than one Excel sheet holds; choose a shorter period "
+                         "or export CSV"),
+            ) from None
+        return Response(content, media_type=xlsx.XLSX_TYPE,
+                        headers={"Content-Disposition": 'attachment; filename="ratings.xlsx"'})
 
     headers = {"Content-Disposition": 'attachment; filename="ratings.csv"'}
     last = None

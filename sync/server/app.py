@@ -20,13 +20,25 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 
 from hailong import __version__
-from hailong.config.settings import ServerSettings
+from hailong.config.settings import KioskPolicy, ServerSettings
 from hailong.i18n import _, current_language
-from hailong.sync.server import api, api_export, api_fleet, api_scores, public, web
+from hailong.sync.server import (
+    api,
+    api_export,
+    api_fleet,
+    api_scores,
+    audit_page,
+    fleet_page,
+    metrics,
+    public,
+    web,
+    web_analytics,
+)
 from hailong.sync.server.auth import SessionSigner, load_or_create_secret
 from hailong.sync.server.db import make_engine, make_session_factory
 from hailong.sync.server.deps import LoginRequired
 from hailong.sync.server.limits import BodyLimitMiddleware
+from hailong.sync.server.overload import KioskLoadShedder
 from hailong.sync.server.ratelimit import KioskRateLimiter, RateLimit
 from hailong.sync.wire import API_PREFIX
 
@@ -76,9 +88,14 @@ def make_templates() -> Environment:
     return env
 
 
-def create_app(settings: ServerSettings, batch_rate: RateLimit | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings,
+    batch_rate: RateLimit | None = None,
+    kiosk_policy: KioskPolicy | None = None,
+) -> FastAPI:
     """`batch_rate` is the per-kiosk limit of ratings uploads (ratelimit.py's
-    defaults when None)."""
+    defaults when None); `kiosk_policy` is what kiosks pull with their roster (None:
+    each kiosk keeps its own file's)."""
     engine = make_engine(settings.effective_database_url)
 
     @asynccontextmanager
@@ -95,6 +112,7 @@ def create_app(settings: ServerSettings, batch_rate: RateLimit | None = None) ->
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.kiosk_policy = kiosk_policy
     app.state.sessions = make_session_factory(engine)
     app.state.signer = SessionSigner(load_or_create_secret(settings))
     app.state.templates = make_templates()
@@ -107,9 +125,17 @@ def create_app(settings: ServerSettings, batch_rate: RateLimit | None = None) ->
     app.include_router(api_export.router, prefix=API_PREFIX)
     app.include_router(api_scores.router, prefix=API_PREFIX)
     app.include_router(web.router)
+    app.include_router(audit_page.router)
+    app.include_router(fleet_page.router)
     app.include_router(public.router)
+    app.include_router(web_analytics.router)
+    app.include_router(metrics.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Inside the body limit (added before it): it sees the scope the router fills in.
+    app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Outermost: a refused request costs no body decoding and no metrics work.
+    app.add_middleware(KioskLoadShedder, max_in_flight=settings.max_kiosk_requests_in_flight)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

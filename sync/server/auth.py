@@ -9,7 +9,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,12 @@ class SessionSigner:
 
     def __init__(self, secret_key: str, max_age_s: int = SESSION_MAX_AGE_S):
         self._serializer = URLSafeTimedSerializer(secret_key, salt="hailong-session")
+        self._secret_key = secret_key
         self.max_age_s = max_age_s
+
+    def for_purpose(self, salt: str) -> URLSafeSerializer:
+        """A signer with the same secret whose signatures are valid for `salt` only."""
+        return URLSafeSerializer(self._secret_key, salt=salt)
 
     def dumps(self, user_id: int) -> str:
         return self._serializer.dumps({"uid": user_id})

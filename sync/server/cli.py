@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -11,10 +10,8 @@ from hailong.i18n import _
 from hailong.sync.server.settings_args import add_settings_arguments, load_settings, safe_url
 
 if TYPE_CHECKING:
-    from hailong.config.settings import ServerSettings
+    from hailong.config.settings import KioskPolicy, ServerSettings
     from hailong.sync.server.seed import DemoLogin
-
-log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--port", type=int, help=_("port to listen on; 0 picks a free one (overrides the file)")
     )
     parser.add_argument(
+        "--workers", type=int, metavar="N",
+        help=_("number of worker processes (overrides server.workers in the file)"),
+    )
+    parser.add_argument(
         "--demo", action="store_true",
         help=_("create the demo organisation (unit, counters, officers, a supervisor) and "
                "print the supervisor's login"),
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from hailong.i18n import set_language
     from hailong.sync.server.db import migrate
 
-    settings = load_settings(args, host=args.host)
+    settings = load_settings(args, host=args.host, workers=args.workers)
     if settings is None:
         return 2
     if args.port is not None:
@@ -67,8 +68,15 @@ def run(args: argparse.Namespace) -> int:
         print(_("the database {url} is at the newest schema").format(url=safe_url(url)))
         return 0
     login = _seed_demo(url) if args.demo else None
-    _serve(settings, login)
+    _serve(settings, _kiosk_policy(args), login)
     return 0
+
+
+def _kiosk_policy(args: argparse.Namespace) -> KioskPolicy | None:
+    """The file's `[kiosk_policy]` (already checked by load_settings)."""
+    from hailong.config.loader import load_server
+
+    return load_server(getattr(args, "config", None)).kiosk_policy
 
 
 def _seed_demo(url: str) -> DemoLogin:
@@ -83,14 +91,13 @@ def _seed_demo(url: str) -> DemoLogin:
         engine.dispose()
 
 
-def _serve(settings: ServerSettings, login: DemoLogin | None) -> None:
+def _serve(
+    settings: ServerSettings, kiosk_policy: KioskPolicy | None, login: DemoLogin | None
+) -> None:
     import uvicorn
 
     from hailong.sync.server.app import create_app
-    from hailong.sync.server.runner import AnnouncingServer
-
-    if settings.workers > 1:
-        log.warning(_("several workers are not supported yet; serving with one"))
+    from hailong.sync.server.runner import AnnouncingServer, serve_workers
 
     def announce(host: str, port: int) -> None:
         base = f"http://{host}:{port}"
@@ -103,7 +110,11 @@ def _serve(settings: ServerSettings, login: DemoLogin | None) -> None:
         # Not translated: launchers and tests wait for this exact line.
         print(f"listening on {base}", flush=True)
 
+    if settings.workers > 1:
+        serve_workers(settings, announce, kiosk_policy, server_header=False)
+        return
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, server_header=False
+        create_app(settings, kiosk_policy=kiosk_policy), host=settings.host,
+        port=settings.port, server_header=False,
     )
     AnnouncingServer(config, on_ready=announce).run()

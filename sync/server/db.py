@@ -20,6 +20,18 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # How long a writer waits for SQLite's single write lock before failing.
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
+# Sync endpoints and dependencies run in anyio's thread pool (40 threads by default),
+# each step of a request in its own turn. A request that keeps its connection from one
+# step to the next (the kiosk's token looked up, then the upload stored) while every
+# thread waits for a connection cannot go on: in a burst (a fleet reconnecting) they
+# all fail after the pool timeout. SQLite connections cost a file handle, so its pool
+# is unbounded; PostgreSQL's is capped by the server's max_connections, so there the
+# pool covers the threads and a few more, and a request must hand its connection back
+# between steps.
+THREAD_POOL_SIZE = 40
+POOL_SIZE = 10
+PG_POOL_MAX_OVERFLOW = THREAD_POOL_SIZE + 5 - POOL_SIZE
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -38,10 +50,17 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
+            pool_size=POOL_SIZE,
+            max_overflow=-1,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=PG_POOL_MAX_OVERFLOW
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -49,6 +49,11 @@ def as_utc(value: datetime | None) -> datetime | None:
             value=value.isoformat())) from None
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address (the proxy's view when uvicorn trusts its headers)."""
+    return request.client.host if request.client else None
+
+
 def get_db(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as session:
         yield session
@@ -62,7 +67,12 @@ def optional_kiosk(
 ) -> Kiosk | None:
     if credentials is None:
         return None
-    return kiosk_by_token(db, credentials.credentials)
+    kiosk = kiosk_by_token(db, credentials.credentials)
+    # Hand the connection back until the endpoint needs it: dependencies and endpoints
+    # run on different worker threads, and holding it in between starved the pool
+    # when a thousand kiosks came back at once (sync/bench_reconnect.py).
+    db.commit()
+    return kiosk
 
 
 def current_kiosk(kiosk: Annotated[Kiosk | None, Depends(optional_kiosk)]) -> Kiosk:
@@ -82,6 +92,7 @@ def optional_user(
         return None
     user_id = request.app.state.signer.loads(cookie)
     user = db.get(User, user_id) if user_id is not None else None
+    db.commit()  # the connection goes back to the pool, as in optional_kiosk
     return user if user is not None and user.active else None
 
 

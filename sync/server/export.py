@@ -72,7 +72,8 @@ _COLUMNS = (
     Rating.id, Rating.kiosk_id, Rating.kiosk_seq, Counter.unit_id, Rating.counter_id,
     Counter.name, Rating.officer_id, Officer.name, Rating.button, Rating.scale_size,
     Rating.sipas_level, Rating.source, Rating.flags, Rating.wall_time, Rating.clock_trusted,
-    Rating.corrected_time, Rating.time_verified, Rating.server_received_at,
+    Rating.corrected_time, Rating.time_verified, Rating.server_received_at, Rating.reason,
+    Rating.comment, Rating.callback_phone, Rating.phone_consent,
 )
 
 
@@ -106,14 +107,16 @@ def _query(where: ExportFilter, after: Cursor | None) -> Select[Any]:
 def _exported(row: Any) -> ExportedRating:
     (rating_id, kiosk_id, kiosk_seq, unit_id, counter_id, counter_name, officer_id,
      officer_name, button, scale_size, sipas_level, source, flags, wall_time, clock_trusted,
-     corrected_time, time_verified, received_at) = row
+     corrected_time, time_verified, received_at, reason, comment, callback_phone,
+     phone_consent) = row
     return ExportedRating(
         id=rating_id, kiosk_id=kiosk_id, kiosk_seq=kiosk_seq, unit_id=unit_id,
         counter_id=counter_id, counter_name=counter_name, officer_id=officer_id,
         officer_name=officer_name, button=button, scale_size=scale_size,
         sipas_level=sipas_level, source=source, flags=json.loads(flags), wall_time=wall_time,
         clock_trusted=clock_trusted, corrected_time=corrected_time,
-        time_verified=time_verified, server_received_at=received_at,
+        time_verified=time_verified, server_received_at=received_at, reason=reason,
+        comment=comment, callback_phone=callback_phone, phone_consent=phone_consent,
     )
 
 

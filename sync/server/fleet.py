@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hailong.config.settings import KioskPolicy
 from hailong.i18n import _
 from hailong.sync import wire
 from hailong.sync.server.models import Counter, EnrollmentCode, Kiosk, Officer, Unit
@@ -138,7 +139,9 @@ def photo_url(officer: Officer) -> str | None:
     return f"{API_PREFIX}/officers/{officer.id}/photo?v={officer.photo_sha256[:16]}"
 
 
-def kiosk_config(session: Session, kiosk: Kiosk) -> wire.KioskConfig:
+def kiosk_config(
+    session: Session, kiosk: Kiosk, policy: KioskPolicy | None = None
+) -> wire.KioskConfig:
     counter = session.get_one(Counter, kiosk.counter_id)
     unit = session.get_one(Unit, counter.unit_id)
     officers = session.scalars(
@@ -150,7 +153,11 @@ def kiosk_config(session: Session, kiosk: Kiosk) -> wire.KioskConfig:
         kiosk_id=kiosk.id,
         counter=wire.Counter(id=counter.id, name=counter.name, unit_name=unit.name),
         officers=[
-            wire.Officer(id=o.id, name=o.name, title=o.title, photo_url=photo_url(o))
+            wire.Officer(
+                id=o.id, name=o.name, title=o.title, photo_url=photo_url(o),
+                pin_hash=o.pin_hash, badge_hash=o.badge_hash,
+            )
             for o in officers
         ],
+        policy=policy,
     )

@@ -5,6 +5,11 @@ Idempotency lives in the database: every valid item is inserted with
 and the unique (kiosk, kiosk_seq) pair. What was not inserted is then looked up
 and compared by content hash: the same content is a duplicate (a resend after a
 lost answer), other content is a conflict.
+
+On PostgreSQL the rows first go into a temporary table by `COPY` and from there into
+`ratings` with one `INSERT … SELECT`: a multi-row `INSERT` of a whole batch carries
+some 26,000 parameters, and parsing that statement cost more than storing the rows.
+SQLite takes the multi-row `INSERT`.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import case, select, update
+from sqlalchemy import String, case, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from hailong.i18n import _
+from hailong.sync.server import cases
+from hailong.sync.server.cases import SERIOUS_REASONS
 from hailong.sync.server.ingest_rules import (
     Entry,
     KioskScope,
@@ -53,7 +60,7 @@ def _row(
         "scale_size": item.scale_size,
         "sipas_level": item.sipas_level,
         "source": item.source,
-        "flags": json.dumps(flags),
+        "flags": json.dumps(flags) if flags else "[]",
         "flagged": bool(flags),
         "boot_id": item.boot_id,
         "monotonic_ms": item.monotonic_ms,
@@ -66,7 +73,21 @@ def _row(
         "box_boot_nonce": item.box_boot_nonce,
         "box_seq": item.box_seq,
         "content_hash": digest,
+        "reason": item.reason,
+        "comment": item.comment,
+        "callback_phone": item.callback_phone,
+        "phone_consent": item.phone_consent,
     }
+
+
+# The staging table of one connection: the shape of `ratings` plus the rows' order in
+# the batch. Its rows vanish at every commit; a rollback takes the table itself away
+# when it was made in that transaction, hence IF NOT EXISTS on every batch.
+_STAGING = "hailong_ingest_staging"
+_CREATE_STAGING = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} "
+    "(LIKE ratings, batch_position integer) ON COMMIT DELETE ROWS"
+)
 
 
 def _insert_ignoring_conflicts(session: Session, rows: Sequence[dict[str, Any]]) -> set[UUID]:
@@ -75,19 +96,57 @@ def _insert_ignoring_conflicts(session: Session, rows: Sequence[dict[str, Any]])
         return set()
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
+        return _copy_ignoring_conflicts(session, rows)
+    if dialect != "sqlite":
         raise RuntimeError(f"unsupported database dialect {dialect!r}")
-    statement = insert(Rating).on_conflict_do_nothing().returning(Rating.id)
-    return set(session.scalars(statement, list(rows)))
+    from sqlalchemy.dialects.sqlite import insert
+
+    # Core rather than the ORM's bulk insert, and the ids back as the stored hex text:
+    # building a UUID object per returned row cost more than SQLite's own work.
+    table = Rating.__table__
+    statement = insert(table).on_conflict_do_nothing().returning(type_coerce(table.c.id, String))
+    added = set(session.connection().execute(statement, list(rows)).scalars())
+    return {row["id"] for row in rows if row["id"].hex in added}
+
+
+def _copy_ignoring_conflicts(session: Session, rows: Sequence[dict[str, Any]]) -> set[UUID]:
+    """PostgreSQL: `COPY` into the staging table, then one `INSERT … SELECT … ON
+    CONFLICT DO NOTHING`, in the session's own transaction."""
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    # The psycopg connection under the session, inside the transaction it began.
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        cursor.execute(_CREATE_STAGING)
+        with cursor.copy(f"COPY {_STAGING} ({names}, batch_position) FROM STDIN") as copy:
+            for position, row in enumerate(rows):
+                copy.write_row((*row.values(), position))
+        # In batch order, so that of two new items with one sequence number the first
+        # wins. Positions come back rather than ids: a thousand UUID objects built
+        # from the answer cost more than the insert itself.
+        cursor.execute(
+            f"WITH added AS (INSERT INTO ratings ({names}) SELECT {names} FROM {_STAGING} "
+            "ORDER BY batch_position ON CONFLICT DO NOTHING RETURNING id) "
+            f"SELECT batch_position FROM added JOIN {_STAGING} USING (id)"
+        )
+        return {rows[position]["id"] for (position,) in cursor.fetchall()}
 
 
 def _stored(session: Session, ids: Iterable[UUID]) -> dict[UUID, tuple[int, str]]:
     """(kiosk id, content hash) of the stored ratings among `ids`."""
     wanted = list(ids)
     found: dict[UUID, tuple[int, str]] = {}
+    if not wanted:
+        return found
+    if session.get_bind().dialect.name == "postgresql":
+        driver = session.connection().connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, kiosk_id, content_hash FROM ratings WHERE id = ANY(%s)", (wanted,)
+            )
+            return {rating_id: (kiosk_id, digest) for rating_id, kiosk_id, digest in cursor}
     for start in range(0, len(wanted), LOOKUP_CHUNK):
         chunk = wanted[start : start + LOOKUP_CHUNK]
         query = select(Rating.id, Rating.kiosk_id, Rating.content_hash).where(Rating.id.in_(chunk))
@@ -135,34 +194,47 @@ def ingest_batch(
             rows.append(_row(entry, kiosk.id, batch, received_at, digest))
 
     inserted = _insert_ignoring_conflicts(session, rows)
-    stored = _stored(session, set(first_index) - inserted)
-    stored.update(
-        (row["id"], (kiosk.id, row["content_hash"])) for row in rows if row["id"] in inserted
-    )
+    stored = _stored(session, [rating_id for rating_id in first_index if rating_id not in inserted])
 
+    accepted_seqs: list[int] = []
     for index, entry in enumerate(entries):
-        if results[index] is not None or isinstance(entry, ItemResult):
+        if isinstance(entry, ItemResult) or results[index] is not None:
             continue
-        if index == first_index[entry.id] and entry.id in inserted:
-            results[index] = ItemResult(id=entry.id, status="accepted")
-        elif entry.id not in stored:
+        rating_id = entry.id
+        first = first_index[rating_id]
+        if rating_id in inserted:
+            if index == first:
+                results[index] = ItemResult(id=rating_id, status="accepted")
+                accepted_seqs.append(entry.kiosk_seq)
+                continue
+            # A repeat within the batch: compared with the copy that went in.
+            found: tuple[int, str | None] | None = (kiosk.id, digests[first])
+        else:
+            found = stored.get(rating_id)
+        if found is None:
             results[index] = ItemResult(
-                id=entry.id,
+                id=rating_id,
                 status="conflict",
                 reason=_("sequence number {seq} is already used by another rating").format(
                     seq=entry.kiosk_seq
                 ),
             )
-        elif stored[entry.id] == (kiosk.id, digests[index]):
-            results[index] = ItemResult(id=entry.id, status="duplicate")
+        elif found == (kiosk.id, digests[index]):
+            results[index] = ItemResult(id=rating_id, status="duplicate")
         else:
             results[index] = ItemResult(
-                id=entry.id,
+                id=rating_id,
                 status="conflict",
                 reason=_("a different rating with this id is already stored"),
             )
 
-    _note_upload(session, kiosk, received_at, [r["kiosk_seq"] for r in rows if r["id"] in inserted])
+    _note_upload(session, kiosk, received_at, accepted_seqs)
+    # A harassment or unofficial-payment report opens its case in the same transaction
+    # as the rating, so a case can never be missing for a stored rating.
+    serious = [row["id"] for row in rows if row["reason"] in SERIOUS_REASONS
+               and row["id"] in inserted]
+    if serious:
+        cases.open_for_ratings(session, serious)
     session.commit()
     answered = [result for result in results if result is not None]
     assert len(answered) == len(entries), "every item gets exactly one result"

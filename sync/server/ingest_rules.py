@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from hailong.i18n import _
-from hailong.sync.wire import Batch, ItemResult, RatingItem
+from hailong.sync.wire import FEEDBACK_FIELDS, Batch, ItemResult, RatingItem
 
 # One uploaded item after validation: the item, or the rejection of an invalid one.
 Entry = RatingItem | ItemResult
@@ -72,15 +72,25 @@ def item_problem(item: RatingItem, scope: KioskScope) -> str | None:
     return None
 
 
+# Built once: content_hash runs for every uploaded item, and json.dumps with
+# non-default options builds a new encoder on each call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_FEEDBACK_DEFAULTS = tuple(
+    (name, RatingItem.model_fields[name].default) for name in FEEDBACK_FIELDS
+)
+
+
 def content_hash(item: RatingItem) -> str:
     """sha256 of the item's canonical JSON: equal for a resend of the same rating,
     different as soon as any field differs."""
     data = item.model_dump(mode="json")
+    for name, default in _FEEDBACK_DEFAULTS:
+        if data[name] == default:
+            del data[name]
     if item.wall_time.tzinfo is not None:
         data["wall_time"] = item.wall_time.astimezone(UTC).isoformat()
     data["flags"] = sorted(set(item.flags))
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(data).encode("utf-8")).hexdigest()
 
 
 def corrected_time(

@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -106,6 +107,9 @@ class Officer(Base):
     # Part of the photo's URL, so a kiosk can cache a photo until it changes.
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sign-in at the kiosk: an Argon2id hash of the PIN, a sha256 of the badge's code.
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    badge_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class User(Base):
@@ -174,10 +178,16 @@ class Rating(Base):
         CheckConstraint("sipas_level BETWEEN 1 AND 5", name="sipas_level"),
         CheckConstraint("button BETWEEN 1 AND scale_size", name="button"),
         CheckConstraint("source IN ('box', 'touch')", name="source"),
-        Index("ix_ratings_officer_time", "officer_id", "corrected_time"),
-        Index("ix_ratings_counter_time", "counter_id", "corrected_time"),
+        # Covering the scores' GROUP BY (see migration 0006): an index-only scan.
+        Index("ix_ratings_officer_scores", "officer_id", "corrected_time", "sipas_level",
+              "flagged"),
+        Index("ix_ratings_counter_scores", "counter_id", "corrected_time", "sipas_level",
+              "flagged"),
         # The export's page order (see export.py).
         Index("ix_ratings_received", "server_received_at", "id"),
+        # The few ratings that carry a reason: the reasons page and the cases sweep.
+        Index("ix_ratings_reason", "reason", postgresql_where=text("reason IS NOT NULL"),
+              sqlite_where=text("reason IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -204,3 +214,8 @@ class Rating(Base):
     box_seq: Mapped[int | None] = mapped_column(BigInteger)
     # sha256 of the item's canonical JSON: the same id with another hash is a conflict.
     content_hash: Mapped[str] = mapped_column(String(64))
+    # What the citizen added after a low rating (see wire.RatingItem).
+    reason: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    callback_phone: Mapped[str | None] = mapped_column(String(16))
+    phone_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

@@ -7,6 +7,7 @@ message meant for the person who typed the command.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from hailong.i18n import _
 from hailong.sync.server.auth import hash_password
 from hailong.sync.server.models import ROLES, Counter, Officer, Unit, User
+from hailong.sync.wire import badge_digest
 
 MAX_PHOTO_BYTES = 2_000_000
 MIN_PASSWORD_LENGTH = 8
@@ -100,6 +102,48 @@ def add_officer(
     officer = Officer(unit_id=unit_id, name=name, title=nfc(title), active=True)
     set_photo(officer, photo)
     session.add(officer)
+    session.commit()
+    return officer
+
+
+PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
+
+
+def _officer(session: Session, officer_id: int) -> Officer:
+    officer = session.get(Officer, officer_id)
+    if officer is None:
+        raise OrgError(_("there is no officer {id}").format(id=officer_id))
+    return officer
+
+
+def set_officer_pin(session: Session, officer_id: int, pin: str | None) -> Officer:
+    """The PIN an officer types at the kiosk to sign in (None: remove it). Kiosks
+    receive only its Argon2id hash, with their roster."""
+    officer = _officer(session, officer_id)
+    if pin is not None and not PIN_PATTERN.match(pin):
+        raise OrgError(_("a PIN is 4 to 8 digits"))
+    officer.pin_hash = hash_password(pin) if pin is not None else None
+    session.commit()
+    return officer
+
+
+def set_officer_badge(session: Session, officer_id: int, code: str | None) -> Officer:
+    """The code on an officer's badge, for a barcode scanner at the kiosk (None:
+    remove it). Only its sha256 is kept; one badge belongs to one officer."""
+    officer = _officer(session, officer_id)
+    if code is not None:
+        code = code.strip()
+        if not 4 <= len(code) <= 128 or not code.isprintable():
+            raise OrgError(_("a badge code is 4 to 128 printable characters"))
+        digest = badge_digest(code)
+        owner = session.scalars(select(Officer).where(Officer.badge_hash == digest)).first()
+        if owner is not None and owner.id != officer.id:
+            raise OrgError(
+                _("this badge already belongs to officer {id}").format(id=owner.id)
+            )
+        officer.badge_hash = digest
+    else:
+        officer.badge_hash = None
     session.commit()
     return officer
 

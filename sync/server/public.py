@@ -12,13 +12,8 @@ from sqlalchemy import select
 
 from hailong.sync.server.deps import DB
 from hailong.sync.server.models import Counter, Unit
-from hailong.sync.server.scores import Period, Tally, tallies
-from hailong.sync.server.scoring import (
-    SIPAS_TARGET_PERCENT,
-    decision766_rate,
-    sipas_index,
-    wilson_interval,
-)
+from hailong.sync.server.scores import Period, Tally, tallies, targets_of
+from hailong.sync.server.scoring import decision766_rate, sipas_index, wilson_interval
 from hailong.sync.server.web import LOCAL_TZ, render
 
 MONTHS = 12
@@ -111,6 +106,8 @@ def public_trends(db: DB, today: date) -> tuple[list[date], list[UnitTrend]]:
 @router.get("/public", response_class=HTMLResponse)
 def public_page(request: Request, db: DB) -> HTMLResponse:
     months, trends = public_trends(db, datetime.now(LOCAL_TZ).date())
+    goals = targets_of(request.app.state.settings)
     return render(request, "public.html", user=None, units=trends, months=months,
-                  target=SIPAS_TARGET_PERCENT, target_y=chart_y(SIPAS_TARGET_PERCENT),
+                  target=goals.target, target_y=chart_y(goals.target),
+                  city_average=goals.city_average, chart_y=chart_y,
                   chart_width=CHART_WIDTH, chart_base=CHART_BASE, bar_width=CHART_SLOT - 8)

@@ -5,8 +5,9 @@ here, so the rules live in one place.
 - supervisor: the officers of their own unit and its sub-units, with scores;
 - technician: the officers (names, photos) of their unit and sub-units, no scores.
 
-Ratings exports follow the scores (admin and supervisors, their units); the fleet
-of kiosks is for admins and technicians (their units).
+Ratings exports follow the scores (admin and supervisors, their units). Every
+role sees the kiosks of its units (the fleet): technicians look after them,
+supervisors see whether their counters are rating. The audit log is for admins.
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ def may_export_ratings(user: User) -> bool:
 
 
 def may_see_fleet(user: User) -> bool:
-    return user.role in ("admin", "technician")
+    return user.role in ("admin", "technician", "supervisor")
+
+
+def may_read_audit(user: User) -> bool:
+    return user.role == "admin"
 
 
 def may_see_unit(session: Session, user: User, unit_id: int) -> bool:

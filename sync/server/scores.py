@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.functions import FunctionElement
 
+from hailong.config.settings import ServerSettings
 from hailong.sync.server import scope
 from hailong.sync.server.models import Counter, Officer, Rating, Unit, User
 from hailong.sync.server.scoring import (
     MIN_RANKED_VALID,
     SATISFIED_LEVELS,
     SIPAS_LEVELS,
+    SIPAS_TARGET_PERCENT,
     competition_ranks,
     decision766_rate,
     gap_to_target,
@@ -28,6 +32,21 @@ from hailong.sync.wire import Score
 
 Level = Literal["officer", "counter", "unit"]
 LEVELS: tuple[Level, ...] = ("officer", "counter", "unit")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The figures every score is read against: the SIPAS target, the city's
+    average (when configured) and the fewest valid ratings to be ranked."""
+
+    target: float = SIPAS_TARGET_PERCENT
+    city_average: float | None = None
+    min_valid: int = MIN_RANKED_VALID
+
+
+def targets_of(settings: ServerSettings) -> Targets:
+    return Targets(settings.target_index, settings.city_average_index,
+                   settings.min_ratings_to_rank)
 
 
 @dataclass(frozen=True)
@@ -82,16 +101,17 @@ class GroupScore:
 
 
 def _key_column(level: Level) -> InstrumentedAttribute[Any]:
-    return {"officer": Rating.officer_id, "counter": Rating.counter_id,
-            "unit": Counter.unit_id}[level]
+    return {"officer": Rating.officer_id, "counter": Rating.counter_id}[level]
 
 
 def tallies(
     session: Session, level: Level, ids: Iterable[int], period: Period
 ) -> dict[int, Tally]:
-    """The tally of each id of `level` over `period` (one query). A rating belongs
-    to the unit of the counter where it was given."""
+    """The tally of each id of `level` over `period`. A rating belongs to the unit
+    of the counter where it was given."""
     wanted = list(ids)
+    if level == "unit":
+        return _unit_tallies(session, wanted, period)
     result = {key: Tally() for key in wanted}
     if not wanted:
         return result
@@ -101,8 +121,6 @@ def tallies(
         .where(key.in_(wanted))
         .group_by(key, Rating.sipas_level, Rating.flagged)
     )
-    if level == "unit":
-        query = query.join(Counter, Rating.counter_id == Counter.id)
     if period.start is not None:
         query = query.where(Rating.corrected_time >= period.start)
     if period.end is not None:
@@ -113,6 +131,21 @@ def tallies(
             tally.flagged += count
         else:
             tally.valid_by_level[sipas_level] += count
+    return result
+
+
+def _unit_tallies(session: Session, unit_ids: list[int], period: Period) -> dict[int, Tally]:
+    """Counted per counter, then added up by unit: the ratings' counter index
+    answers that alone (in parallel on PostgreSQL), where a join to the counters
+    walks it one rating at a time (docs/benchmarks.md, the scoreboard)."""
+    unit_of: dict[int, int] = {
+        counter_id: unit_id
+        for counter_id, unit_id in session.execute(
+            select(Counter.id, Counter.unit_id).where(Counter.unit_id.in_(unit_ids)))
+    }
+    result = {unit_id: Tally() for unit_id in unit_ids}
+    for counter_id, tally in tallies(session, "counter", unit_of, period).items():
+        result[unit_of[counter_id]].add(tally)
     return result
 
 
@@ -139,7 +172,10 @@ def visible_subjects(session: Session, user: User, level: Level) -> list[Subject
 
 
 def scoreboard(
-    subjects: Sequence[Subject], counts: Mapping[int, Tally], min_valid: int = MIN_RANKED_VALID
+    subjects: Sequence[Subject],
+    counts: Mapping[int, Tally],
+    min_valid: int = MIN_RANKED_VALID,
+    target: float = SIPAS_TARGET_PERCENT,
 ) -> list[GroupScore]:
     """Rows for `subjects`: the ranked ones best first, then the unranked ones in
     the order given."""
@@ -161,8 +197,8 @@ def scoreboard(
             sipas_index=index,
             decision766_rate=decision766_rate(tally.valid_by_level),
             sipas_interval=wilson_interval(tally.satisfied, tally.valid),
-            gap_to_target=gap_to_target(index),
-            negatives_to_spare=negatives_to_spare(tally.satisfied, tally.valid),
+            gap_to_target=gap_to_target(index, target),
+            negatives_to_spare=negatives_to_spare(tally.satisfied, tally.valid, target),
             rank=ranks[subject.id],
         )
         for subject, tally, index in rows
@@ -198,3 +234,93 @@ def officer_scores(
     """Scores of `officers` over `period`, keyed by officer id (one query)."""
     counts = tallies(session, "officer", [o.id for o in officers], period)
     return {o.id: summarise(o, counts[o.id], period) for o in officers}
+
+
+@dataclass(frozen=True)
+class RatingPoint:
+    """`count` ratings of one SIPAS level (flagged or not) in the hour starting at
+    `at`, an aware time in Vietnam time."""
+
+    at: datetime
+    sipas_level: int
+    flagged: bool
+    count: int = 1
+
+
+# Vietnam keeps UTC+7 all year (no daylight saving), so a fixed offset is exact.
+LOCAL_OFFSET_HOURS = 7
+LOCAL_TZ = timezone(timedelta(hours=LOCAL_OFFSET_HOURS), "ICT")
+
+
+class local_hour(FunctionElement[str]):
+    """The rating's hour in Vietnam time as text `YYYY-MM-DD HH`, on either backend."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(local_hour, "sqlite")
+def _local_hour_sqlite(element: local_hour, compiler: Any, **kw: Any) -> str:
+    # Stored as naive UTC text (models.UTCDateTime).
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%d %H', {column}, '+{LOCAL_OFFSET_HOURS} hours')"
+
+
+@compiles(local_hour, "postgresql")
+def _local_hour_postgresql(element: local_hour, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return (f"to_char(({column} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_HOURS} hours', "
+            "'YYYY-MM-DD HH24')")
+
+
+def _bounded(query: Any, period: Period) -> Any:
+    if period.start is not None:
+        query = query.where(Rating.corrected_time >= period.start)
+    if period.end is not None:
+        query = query.where(Rating.corrected_time < period.end)
+    return query
+
+
+def _of_subject(query: Any, unit_ids: Iterable[int] | None, officer_id: int | None) -> Any:
+    """Ratings given at the counters of `unit_ids` (None: every unit), or of one officer."""
+    if officer_id is not None:
+        query = query.where(Rating.officer_id == officer_id)
+    if unit_ids is not None:
+        query = query.where(Rating.counter_id.in_(
+            select(Counter.id).where(Counter.unit_id.in_(list(unit_ids)))))
+    return query
+
+
+def rating_points(
+    session: Session, period: Period, unit_ids: Iterable[int] | None = None,
+    officer_id: int | None = None,
+) -> list[RatingPoint]:
+    """The ratings of the units or the officer over `period`, counted per local
+    hour, SIPAS level and flag, oldest first: a year is at most ~90 000 rows
+    whatever the number of ratings."""
+    hour = local_hour(Rating.corrected_time)
+    query = _bounded(
+        select(hour, Rating.sipas_level, Rating.flagged, func.count())
+        .group_by(hour, Rating.sipas_level, Rating.flagged),
+        period,
+    )
+    query = _of_subject(query, unit_ids, officer_id).order_by(hour)
+    return [
+        RatingPoint(datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=LOCAL_TZ), level,
+                    bool(flagged), count)
+        for text, level, flagged, count in session.execute(query)
+    ]
+
+
+def reason_counts(
+    session: Session, period: Period, unit_ids: Iterable[int] | None = None
+) -> dict[tuple[str | None, int], int]:
+    """Valid ratings counted by (reason or None, SIPAS level)."""
+    query = _bounded(
+        select(Rating.reason, Rating.sipas_level, func.count())
+        .where(Rating.flagged.is_(False))
+        .group_by(Rating.reason, Rating.sipas_level),
+        period,
+    )
+    query = _of_subject(query, unit_ids, None)
+    return {(reason, level): count for reason, level, count in session.execute(query)}

@@ -1,5 +1,7 @@
-"""Photographs of the supervisor's and the public pages in headless Chromium,
-for the documentation: `python -m hailong.sync.server.screenshots docs/screenshots`.
+"""Photographs of the supervisor's (scores, trends, heatmap, reasons, comments,
+report), the fleet, the audit, the cases and alerts and the public pages in
+headless Chromium, for the documentation:
+`python -m hailong.sync.server.screenshots docs/screenshots`.
 
 It starts the real server on a throwaway SQLite database with the demo
 organisation and a year of made-up ratings, logs in through the form like a
@@ -22,7 +24,7 @@ from typing import Any
 import requests
 
 from hailong.config.settings import ServerSettings
-from hailong.sync.server import fleet
+from hailong.sync.server import fleet, org
 from hailong.sync.server.app import create_app
 from hailong.sync.server.browser import Chromium
 from hailong.sync.server.db import make_engine, make_session_factory, migrate
@@ -51,6 +53,34 @@ class DemoRating:
     sipas_level: int
     at: datetime
     flagged: bool
+    reason: str | None = None
+    comment: str | None = None
+    phone: str | None = None
+
+
+# What citizens said after a low rating: reasons weighted as complaints usually run.
+DEMO_REASONS = (("waited_too_long", 35), ("came_back_several_times", 20),
+                ("unclear_guidance", 20), ("staff_attitude", 12), ("late_result", 7),
+                ("harassment_or_payment", 3), ("other", 3))
+DEMO_COMMENTS = (
+    "Phải chờ gần một tiếng mới đến lượt.",
+    "Cán bộ hướng dẫn chưa rõ, tôi phải bổ sung hồ sơ hai lần.",
+    "Nên có thêm ghế ngồi chờ.",
+    "Hẹn trả kết quả thứ Hai nhưng đến thứ Năm mới có.",
+)
+
+
+def _follow_up(rng: random.Random, level: int) -> dict[str, Any]:
+    """Reason, comment and callback number of a low rating, as some citizens give them."""
+    if level > 2 or rng.random() > 0.7:
+        return {}
+    codes, weights = zip(*DEMO_REASONS, strict=True)
+    answer: dict[str, Any] = {"reason": rng.choices(codes, weights)[0]}
+    if rng.random() < 0.25:
+        answer["comment"] = rng.choice(DEMO_COMMENTS)
+    if rng.random() < 0.1:
+        answer["phone"] = f"09{rng.randrange(10**8):08d}"
+    return answer
 
 
 def demo_ratings(
@@ -67,7 +97,8 @@ def demo_ratings(
             at = at.replace(hour=rng.randint(1, 9), minute=rng.randint(0, 59))
             level = rng.choices((1, 2, 3, 4, 5), weights)[0]
             ratings.append(DemoRating(officer_id, counter_ids[slot % len(counter_ids)], level,
-                                      min(at, now), rng.random() < 0.03))
+                                      min(at, now), rng.random() < 0.03,
+                                      **_follow_up(rng, level)))
     return sorted(ratings, key=lambda r: r.at)
 
 
@@ -84,7 +115,8 @@ def _batches(ratings: Sequence[DemoRating], counter_id: int) -> Iterator[dict[st
                 "scale_size": 4, "sipas_level": r.sipas_level, "source": "box",
                 "flags": ["too_soon"] if r.flagged else [], "boot_id": old_boot,
                 "monotonic_ms": 1000 + start + n, "wall_time": r.at.isoformat(),
-                "clock_trusted": True,
+                "clock_trusted": True, "reason": r.reason, "comment": r.comment,
+                "callback_phone": r.phone, "phone_consent": r.phone is not None,
             }
             for n, r in enumerate(mine[start:start + BATCH_ITEMS])
         ]
@@ -111,7 +143,27 @@ def _demo_server_data(settings: ServerSettings, base_url: str) -> DemoLogin:
                                    headers={"Authorization": f"Bearer {token}"},
                                    timeout=TIMEOUT_S)
             answer.raise_for_status()
+        # The first kiosk is a little behind on its uploads and its clock.
+        late = counter_id == login.counter_ids[0]
+        beat = {"sent_wall_time": (datetime.now(UTC) - timedelta(seconds=4 if late else 0))
+                .isoformat(), "app_version": "1.0.0", "box_status": "connected",
+                "box_firmware": "hl-box 1.0", "backlog": 12 if late else 0}
+        requests.post(f"{base_url}{API_PREFIX}/kiosk/heartbeat", json=beat,
+                      headers={"Authorization": f"Bearer {token}"},
+                      timeout=TIMEOUT_S).raise_for_status()
     return login
+
+
+def _demo_admin(settings: ServerSettings) -> tuple[str, str]:
+    """An administrator, to photograph the audit log."""
+    username, password = "quantri", uuid.uuid4().hex
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            org.add_user(session, username, password, "admin", None)
+    finally:
+        engine.dispose()
+    return username, password
 
 
 def log_in(browser: Chromium, base_url: str, username: str, password: str) -> None:
@@ -150,9 +202,28 @@ def capture(out_dir: Path) -> list[Path]:
                 written.append(photograph(web, out_dir / "dashboard-officers.png", phone))
             web.goto(f"{base_url}/officers/{login.officer_ids[0]}")
             written.append(photograph(web, out_dir / "dashboard-officer.png"))
+            for page, name in (("/trends", "trends"), ("/trends?step=week", "trends-weekly"),
+                               ("/heatmap", "heatmap"), ("/reasons", "reasons"),
+                               ("/comments", "comments"), ("/report", "report")):
+                web.goto(f"{base_url}{page}")
+                written.append(photograph(web, out_dir / f"dashboard-{name}.png"))
+            for phone in (False, True):
+                web.goto(f"{base_url}/fleet")
+                written.append(photograph(web, out_dir / "dashboard-fleet.png", phone))
             for phone in (False, True):
                 web.goto(f"{base_url}/public")
                 written.append(photograph(web, out_dir / "dashboard-public.png", phone))
+            web.goto(f"{base_url}/")
+            web.expect_navigation()
+            web.click("form.who button[type=submit]")
+            web.wait_for("Page.loadEventFired")
+            log_in(web, base_url, *_demo_admin(settings))
+            web.goto(f"{base_url}/audit")
+            written.append(photograph(web, out_dir / "dashboard-audit.png"))
+            # Cases go to the unit head, never to the officer's own unit.
+            for page in ("cases", "alerts"):
+                web.goto(f"{base_url}/{page}")
+                written.append(photograph(web, out_dir / f"dashboard-{page}.png"))
     return written
 
 

@@ -156,3 +156,28 @@ def test_box_label_is_limited_in_bytes_not_characters(tmp_path: Path):
         validate(KioskFile, {"device": {"label": "Quầy số 1 – Tầng 2"}}, "kiosk.toml")
     (problem,) = caught.value.problems
     assert problem.key == "device.label" and "24 bytes" in problem.expected
+
+
+def _keys(model: type, documented_elsewhere: tuple[type, ...] = ()) -> set[str]:
+    """Every key a settings file may hold, nested sections included."""
+    from pydantic import BaseModel
+
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(name)
+        for kind in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            if (isinstance(kind, type) and issubclass(kind, BaseModel)
+                    and kind not in documented_elsewhere):
+                names |= _keys(kind)
+    return names
+
+
+def test_example_files_mention_every_key():
+    from hailong.config.settings import KioskPolicy
+
+    # The server's kiosk_policy section refers to kiosk.toml for its keys.
+    for kind, keys in (("kiosk", _keys(KioskFile)),
+                       ("server", _keys(ServerFile, (KioskPolicy,)))):
+        text = example(kind)
+        missing = sorted(key for key in keys if key not in text)
+        assert missing == [], f"{kind}.toml does not document {missing}"

@@ -59,10 +59,23 @@ def test_files_land_where_the_unit_expects_them(kiosk_root: Path) -> None:
     assert (kiosk_root / "etc/pam.d" / service["PAMName"]).is_file()
     assert service["User"] == "hailong"
     assert service["Restart"] == "always"
-    assert "WatchdogSec" not in service  # the app sends no sd_notify keep-alives yet
+    # hailong.kiosk.watchdog: READY=1 and WATCHDOG=1 from the app, cage's child.
+    assert service["Type"] == "notify"
+    assert service["NotifyAccess"] == "all"
+    assert int(service["WatchdogSec"]) > 0
     assert (kiosk_root / "etc/systemd/system/multi-user.target.wants/hailong-kiosk.service")\
         .is_symlink()
     assert (kiosk_root / "etc/systemd/journald.conf.d/hailong.conf").is_file()
+
+
+def test_the_screen_is_not_blanked_by_the_console_or_x(kiosk_root: Path) -> None:
+    tmpfiles = (kiosk_root / "etc/tmpfiles.d/hailong-screen.conf").read_text()
+    rules = [row.split() for row in tmpfiles.splitlines() if row and not row.startswith("#")]
+    assert rules == [["w", "/sys/module/kernel/parameters/consoleblank", "-", "-", "-", "-",
+                      "0"]]
+    xorg = (kiosk_root / "etc/X11/xorg.conf.d/10-hailong-screen.conf").read_text()
+    for option in ("BlankTime", "StandbyTime", "SuspendTime", "OffTime"):
+        assert f'Option "{option}" "0"' in xorg
 
 
 def test_the_settings_are_valid_and_keep_the_database_in_the_data_folder(

@@ -8,8 +8,10 @@ self-signed certificate made here with openssl)."""
 
 from __future__ import annotations
 
+import http.client
 import re
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -165,3 +167,30 @@ def test_login_attempts_are_rate_limited(proxied: tuple[str, str, Path]) -> None
                  for _ in range(10)]
     assert codes[0] == 200
     assert 429 in codes
+
+
+def get_from(base: str, ca: Path, path: str, source: str) -> tuple[int, str]:
+    """GET through nginx from the local address `source` (any of 127.0.0.0/8 reaches
+    the loopback listener, and nginx sees it as the client's address)."""
+    host, port = base.removeprefix("https://").split(":")
+    context = ssl.create_default_context(cafile=str(ca))
+    connection = http.client.HTTPSConnection(host, int(port), timeout=TIMEOUT_S,
+                                             context=context, source_address=(source, 0))
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def test_metrics_are_served_only_to_this_machine(proxied: tuple[str, str, Path]) -> None:
+    base, _plain, ca = proxied
+    status, text = get_from(base, ca, "/metrics", "127.0.0.1")
+    assert status == 200
+    assert "# TYPE hailong_http_requests_total counter" in text
+    status, text = get_from(base, ca, "/metrics", "127.0.0.2")
+    assert status == 403
+    assert "hailong_" not in text
+    # The same client is not refused elsewhere.
+    assert get_from(base, ca, "/healthz", "127.0.0.2")[0] == 200

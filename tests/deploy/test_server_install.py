@@ -3,6 +3,7 @@ settings land where the units expect them, and every unit verifies there."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -50,6 +51,8 @@ def test_the_settings_are_valid(server_root: Path) -> None:
     assert settings.data_dir == Path("/var/lib/hailong/server")
     assert (server_root / "var/lib/hailong/server").is_dir()
     assert settings.host == "127.0.0.1" and settings.port == 8080
+    # One per core (nproc), at most 6 (PostgreSQL's default connection limit).
+    assert settings.workers == min(len(os.sched_getaffinity(0)), 6)
 
 
 def test_postgresql_option_points_new_settings_at_the_local_database(tmp_path: Path) -> None:

@@ -80,3 +80,38 @@ def test_heartbeats_and_roster_changes_reach_across(tmp_path: Path):
         )
         assert status == "disabled"
         assert backlog in (0, 1)
+
+
+def test_the_servers_kiosk_policy_reaches_the_kiosk(tmp_path: Path):
+    server_toml = tmp_path / "server.toml"
+    server_toml.write_text(
+        "[kiosk_policy]\n"
+        "low_rating_max_sipas = 3\n"
+        'reasons = ["waited_too_long", "other"]\n'
+        'question_vi = "Ông/Bà thấy cán bộ phục vụ thế nào?"\n'
+        "[[kiosk_policy.scale]]\nbutton = 1\nlabel = \"Hài lòng\"\nsipas_level = 4\n"
+        'colour = "#1b7f3b"\nicon = "happy"\n'
+        "[[kiosk_policy.scale]]\nbutton = 2\nlabel = \"Không hài lòng\"\nsipas_level = 2\n"
+        'colour = "#cc0000"\nicon = "unhappy"\n'
+        "[kiosk_policy.opening_hours]\nenabled = false\n",
+        encoding="utf-8",
+    )
+    with processes() as started:
+        server = start_server(tmp_path / "server", started, config=server_toml)
+        kiosk_toml = write_kiosk_settings(
+            tmp_path / "kiosk.toml", data_dir=tmp_path / "kiosk", box_link=tmp_path / "no-box",
+            server_url=server.url,
+        )
+        enroll_kiosk(kiosk_toml, server.enroll_code(counter=1))
+        settings = load_kiosk(kiosk_toml)
+        with KioskStore(settings.kiosk.database_path) as store:
+            controller = KioskController(settings, store, asks_feedback=True)
+            policy = controller.policy
+            assert [level.label for level in controller.scale] == ["Hài lòng", "Không hài lòng"]
+            assert (policy.low_rating_max_sipas, policy.reasons) == (
+                3, ("waited_too_long", "other")
+            )
+            assert policy.question_vi == "Ông/Bà thấy cán bộ phục vụ thế nào?"
+            rating = controller.touch(2)
+            assert rating is not None and rating.scale_size == 2 and rating.sipas_level == 2
+            assert controller.wants_reason(rating)

@@ -34,7 +34,8 @@ def kiosk(display, tmp_path_factory):
     seed_demo_store(data_dir, officer_id=1)
     config = write_settings(
         tmp / "kiosk.toml", data_dir, language="en", fullscreen=True, thanks_s=1.0,
-        response_interval_s=0.0,
+        # Every level straight to the thank-you: the follow-up has its own tests.
+        response_interval_s=0.0, low_rating_max_sipas=0,
     )
     with KioskProcess(config, display) as app:
         app.database = data_dir / "kiosk.db"

@@ -7,12 +7,31 @@ from hailong.kiosk.controller import KioskController, OfficerCard
 from hailong.kiosk.flow import KioskFlow, Page
 from hailong.kiosk.harness import seed_demo_store
 from hailong.kiosk.viewmodels import (
+    CHOICE_COLOUR,
+    COMMENT_BACKGROUND,
+    COMMENT_VISIBLE_CHARS,
+    CONSENT_BACKGROUND,
     DARK_TEXT,
+    KEYBOARD_BACKGROUND,
     LIGHT_TEXT,
+    PHONE_BACKGROUND,
+    PHONE_BACKSPACE,
+    PRIMARY_COLOUR,
+    REASON_BACKGROUND,
+    SECONDARY_COLOUR,
+    THANKS_BACKGROUND,
+    PhoneView,
+    ReasonChoice,
+    choice_centre,
+    comment_counter,
+    comment_display,
     idle_view,
     level_buttons,
     mouth_points,
+    phone_key,
+    phone_view,
     readable_text_on,
+    reason_choices,
     rgba,
 )
 from hailong.sync.store import KioskStore
@@ -35,6 +54,11 @@ def test_the_serving_officer_is_named_in_the_question():
     assert view.photo == Path("/photos/7.png")
     assert view.question == "Are you satisfied with the service of officer Nguyễn Thị Lan?"
     assert view.box_warning == ""
+
+
+def test_a_unit_may_word_the_question_its_own_way():
+    view = idle_view(CARD, DEFAULT_SCALE, "connected", "Ông/Bà thấy cán bộ phục vụ thế nào?")
+    assert view.question == "Ông/Bà thấy cán bộ phục vụ thế nào?"
 
 
 def test_with_nobody_signed_in_the_counter_rests_but_still_takes_ratings():
@@ -136,3 +160,61 @@ def test_a_store_without_enrollment_leads_to_the_explanation(tmp_path):
     with store:
         assert controller.officer_card() is None
         assert KioskFlow(enrolled=controller.enrolled, thanks_s=3).page is Page.NOT_ENROLLED
+
+
+# -- the follow-up pages -------------------------------------------------------------
+
+
+def test_reasons_are_offered_in_the_policys_order_in_the_current_language():
+    choices = reason_choices(("late_result", "waited_too_long"))
+    assert choices == (
+        ReasonChoice("late_result", "The result came late"),
+        ReasonChoice("waited_too_long", "I waited too long"),
+    )
+
+
+def test_a_reason_is_tapped_in_the_middle_of_its_cell():
+    # Seven choices in two columns: four rows.
+    box = (0, 100, 400, 400)
+    assert choice_centre(box, 0, 7) == (100, 150)
+    assert choice_centre(box, 1, 7) == (300, 150)
+    assert choice_centre(box, 6, 7) == (100, 450)
+
+
+def test_the_keypad_takes_ten_digits_and_backspace_only():
+    digits = ""
+    for key in "09123456789":
+        digits = phone_key(digits, key)
+    assert digits == "0912345678"
+    assert phone_key(digits, PHONE_BACKSPACE) == "091234567"
+    assert phone_key("", PHONE_BACKSPACE) == ""
+    with pytest.raises(ValueError, match="digits and backspace only"):
+        phone_key("", "+")
+
+
+def test_send_is_offered_only_for_a_number_the_server_accepts():
+    assert phone_view("") == PhoneView("", False, "")
+    partial = phone_view("09123")
+    assert not partial.can_send
+    assert partial.hint == "A mobile number has 10 digits and starts with 0."
+    assert phone_view("0912345678") == PhoneView("0912345678", True, "")
+
+
+def test_a_long_comment_shows_its_end_where_the_citizen_types():
+    assert comment_display("ngắn") == "ngắn"
+    long = "a" * 200 + "cuối"
+    shown = comment_display(long)
+    assert shown.startswith("…") and shown.endswith("cuối")
+    assert len(shown) == COMMENT_VISIBLE_CHARS
+
+
+def test_the_comment_counter_says_how_much_room_is_left():
+    assert comment_counter("chờ") == "3 of 1000 characters"
+
+
+def test_the_follow_up_pages_use_colours_no_scale_level_uses():
+    page_colours = {REASON_BACKGROUND, COMMENT_BACKGROUND, CONSENT_BACKGROUND, PHONE_BACKGROUND,
+                    CHOICE_COLOUR, PRIMARY_COLOUR, SECONDARY_COLOUR, KEYBOARD_BACKGROUND,
+                    THANKS_BACKGROUND}
+    assert len(page_colours) == 9
+    assert not page_colours & {level.colour for level in DEFAULT_SCALE}

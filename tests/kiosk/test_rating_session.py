@@ -126,3 +126,36 @@ def test_bad_construction_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         RatingSession(scale, counter_id=1, response_interval_s=interval)
+
+
+def _session() -> RatingSession:
+    session = RatingSession(DEFAULT_SCALE, counter_id=3, response_interval_s=5)
+    session.sign_in(11)
+    return session
+
+
+def test_a_tap_and_a_press_at_the_same_moment_are_one_rating() -> None:
+    session = _session()
+    press = BoxKey("HL0001", 1, 1)
+    first = session.rate(2, "touch", monotonic_s=10.0)
+    assert first is not None and first.button == 2
+    assert session.rate(1, "box", monotonic_s=10.3, box=press) is None
+    # The box resends the merged press when its acknowledgement is lost: still merged.
+    assert session.rate(1, "box", monotonic_s=10.9, box=press) is None
+    third = session.rate(3, "box", monotonic_s=11.0, box=BoxKey("HL0001", 1, 2))
+    assert third is not None and third.flags == ("too_soon",)
+
+
+def test_a_press_then_a_tap_merge_too_but_not_two_of_one_source() -> None:
+    session = _session()
+    assert session.rate(1, "box", monotonic_s=10.0, box=BoxKey("HL0001", 1, 1)) is not None
+    assert session.rate(1, "touch", monotonic_s=10.5) is None
+    again = session.rate(1, "touch", monotonic_s=10.6)
+    assert again is not None and again.flags == ("too_soon",)
+    apart = session.rate(4, "box", monotonic_s=12.0, box=BoxKey("HL0001", 1, 2))
+    assert apart is not None
+
+
+def test_outside_opening_hours_is_flagged() -> None:
+    rating = _session().rate(1, "touch", monotonic_s=1.0, open_now=False)
+    assert rating is not None and rating.flags == ("outside_hours",)

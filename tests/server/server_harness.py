@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
+from stack import Http
 
 from hailong.config.settings import ServerSettings
 from hailong.sync.server import fleet, org
@@ -35,31 +36,6 @@ STARTUP_S = 15.0
 # Small limits keep the limit tests fast.
 MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH_ITEMS = 50
-
-
-class Http:
-    """`requests` bound to one server, never without a timeout."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.session = requests.Session()
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT_S)
-        return self.session.request(method, self.base_url + path, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def login(self, username: str, password: str) -> requests.Response:
-        return self.post(
-            "/login",
-            data={"username": username, "password": password, "next": "/"},
-            allow_redirects=False,
-        )
 
 
 @dataclass

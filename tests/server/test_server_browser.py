@@ -86,6 +86,7 @@ def test_the_screenshots_command_photographs_every_page(tmp_path: Path) -> None:
     written = capture(tmp_path)
     names = {path.name for path in written}
     assert {"dashboard-login.png", "dashboard-officers.png", "dashboard-officer.png",
+            "dashboard-fleet.png", "dashboard-fleet-phone.png", "dashboard-audit.png",
             "dashboard-public.png"} <= names
     for path in written:
         width, height = png_size(path)

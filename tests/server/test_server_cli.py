@@ -208,3 +208,44 @@ def test_a_bad_settings_file_is_reported_whole_before_anything_starts(
     err = capsys.readouterr().err
     assert "server.prot" in err and "server.max_body_bytes" in err
     assert not (tmp_path / "server.db").exists()
+
+
+def test_admin_sets_officer_pins_and_badges_that_kiosks_can_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from hailong.sync.server.db import make_engine, make_session_factory
+    from hailong.sync.server.models import Officer
+    from hailong.sync.server.models_oversight import AuditEntry
+    from hailong.sync.wire import badge_digest
+
+    assert admin(capsys, tmp_path, "unit", "add", "Đơn vị")[0] == 0
+    for name in ("Lê Văn B", "Trần Thị C"):
+        assert admin(capsys, tmp_path, "officer", "add", name, "--unit", "1")[0] == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("2468\n"))
+    code, out, err = admin(capsys, tmp_path, "officer", "set-pin", "1", "--pin-stdin")
+    assert code == 0 and "PIN set for officer 1" in out, err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("12a4\n"))
+    code, _out, err = admin(capsys, tmp_path, "officer", "set-pin", "2", "--pin-stdin")
+    assert code == 1 and "4 to 8 digits" in err
+    assert admin(capsys, tmp_path, "officer", "set-badge", "1", " CB-000123 ")[0] == 0
+    code, _out, err = admin(capsys, tmp_path, "officer", "set-badge", "2", "CB-000123")
+    assert code == 1 and "already belongs to officer 1" in err
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'server.db'}")
+    with make_session_factory(engine)() as session:
+        first, second = session.scalars(select(Officer).order_by(Officer.id)).all()
+        logged = session.execute(
+            select(AuditEntry.action, AuditEntry.object, AuditEntry.detail).order_by(AuditEntry.id)
+        ).all()
+    engine.dispose()
+    # What changed is in the audit log; a PIN or a badge's code never is.
+    assert ("config", "officer set-pin", "officer=1") in logged
+    assert ("config", "officer set-badge", "officer=1") in logged
+    assert not any("2468" in row.detail or "CB-000123" in row.detail for row in logged)
+    assert len(logged) == 5, "the refused PIN and the taken badge changed nothing"
+    assert PasswordHasher().verify(first.pin_hash, "2468")
+    assert first.badge_hash == badge_digest("CB-000123")
+    assert (second.pin_hash, second.badge_hash) == (None, None)

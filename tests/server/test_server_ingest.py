@@ -283,3 +283,33 @@ def test_ids_beyond_the_database_range_are_client_errors(server: RunningServer) 
         assert http.get(path).status_code == 422
     assert http.get(f"/officers/{2**40}").status_code == 422
     assert server.http().login("giam\x00sat", "whatever-password").status_code == 401
+
+
+def test_feedback_is_stored_with_its_rating_and_a_resend_is_a_duplicate(
+    server: RunningServer,
+) -> None:
+    place = make_org(server.sessions)
+    kiosk = enroll(server, place.counter_ids[0])
+    maker = RatingMaker(kiosk.counter_id)
+    item = dict(
+        maker.item(place.officer_ids[0], 2),
+        reason="harassment_or_payment",
+        comment="Cán bộ đòi tiền bồi dưỡng",
+        callback_phone="0912345678",
+        phone_consent=True,
+    )
+    plain = maker.item(place.officer_ids[0], 5)
+    batch = maker.batch([item, plain])
+    assert statuses(upload(server, kiosk, batch)) == ["accepted", "accepted"]
+    assert statuses(upload(server, kiosk, batch)) == ["duplicate", "duplicate"]
+    rows = stored(server, item["id"], plain["id"])
+    kept = rows[uuid.UUID(item["id"])]
+    assert (kept.reason, kept.comment, kept.callback_phone, kept.phone_consent) == (
+        "harassment_or_payment", "Cán bộ đòi tiền bồi dưỡng", "0912345678", True
+    )
+    other = rows[uuid.UUID(plain["id"])]
+    assert (other.reason, other.comment, other.phone_consent) == (None, None, False)
+    # Other feedback under the same id is another rating, not an edit.
+    assert statuses(upload(server, kiosk, maker.batch([dict(item, reason="other")]))) == [
+        "conflict"
+    ]

@@ -47,6 +47,8 @@ def item(**fields: Any) -> RatingItem:
     return RatingItem.model_validate(raw_item(**fields))
 
 
+# What `content_hash` gave for `item(id=...)` below before ratings carried feedback.
+FIRST_RELEASE_HASH = "615d1ccb0acce967835aa489a1d27aa18bd56ee4ab8a5aea62d95da8a12f15c8"
 SCOPE = KioskScope(counter_id=7, officer_ids=frozenset({3, 4}))
 
 
@@ -146,3 +148,32 @@ def test_a_valid_batch_parses_whole() -> None:
     batch, entries = parse_batch(envelope(items))
     assert entries == batch.items and len(entries) == 2
     assert batch.sent_wall_time.utcoffset() == timedelta(0)
+
+
+def test_the_fingerprint_of_a_rating_without_feedback_is_what_it_was_before_feedback() -> None:
+    # Frozen: the sha256 the first release computed for this exact item. A kiosk that
+    # resends it after an upgrade must get "duplicate", not "conflict".
+    frozen = item(
+        id="1c7e2b4a-0d5f-4e8a-9b3c-2f6d8e1a7c45", boot_id="7b1f0e2c-5a4d-4c3b-8e9f-0a1b2c3d4e5f"
+    )
+    assert content_hash(frozen) == FIRST_RELEASE_HASH
+
+
+def test_feedback_is_part_of_the_fingerprint() -> None:
+    base = raw_item()
+    with_reason = item(**base, reason="late_result")
+    assert content_hash(with_reason) != content_hash(item(**base))
+    assert content_hash(item(**base, reason="late_result", comment="Chậm")) != content_hash(
+        with_reason
+    )
+
+
+def test_a_phone_number_without_consent_is_rejected_alone() -> None:
+    good = raw_item()
+    bad = raw_item(callback_phone="0912345678")
+    _batch, entries = parse_batch(
+        {"sent_wall_time": "2026-03-02T08:00:00+00:00", "sent_monotonic_ms": 60_000,
+         "boot_id": str(BOOT), "items": [good, bad]}
+    )
+    assert isinstance(entries[0], RatingItem)
+    assert isinstance(entries[1], ItemResult) and "consent" in (entries[1].reason or "")

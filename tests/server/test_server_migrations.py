@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from hailong.sync.server.db import alembic_config, make_engine, migrate
-from hailong.sync.server.models import Base
+from hailong.sync.server.schema import metadata
 
 
 def test_upgrade_of_an_empty_database_matches_the_models(
@@ -23,7 +23,7 @@ def test_upgrade_of_an_empty_database_matches_the_models(
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
             current = MigrationContext.configure(connection).get_current_revision()
         head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
         assert current == head

@@ -33,7 +33,7 @@ def _revision(path: Path) -> str:
 def test_the_rehearsals_follow_the_shipped_head() -> None:
     with sa.create_engine("sqlite://").connect() as connection:
         head = ScriptDirectory.from_config(alembic_config(connection)).get_current_head()
-    assert head == "0001", "point the test migrations' down_revision at the new head"
+    assert head == "0002", "point the test migrations' down_revision at the new head"
 
 
 def test_the_migrated_schema_is_the_models_schema(tmp_path: Path) -> None:
@@ -68,11 +68,11 @@ def test_an_upgrade_keeps_every_unsynced_rating(tmp_path: Path) -> None:
             + [ItemResult(id=stored[10].id, status="rejected", reason="poison")]
         )
         waiting = store.pending(1000, 10**7)
-    assert _revision(path) == "0001"
+    assert _revision(path) == "0002"
     assert len(waiting) == 17
 
     with KioskStore(path, extra_migrations=[REHEARSAL]) as store:
-        assert _revision(path) == "0002_rehearsal"
+        assert _revision(path) == "0003_rehearsal"
         assert store.pending(1000, 10**7) == waiting
         status = store.sync_status()
         assert (status.backlog, status.set_aside) == (17, 1)
@@ -83,7 +83,7 @@ def test_an_upgrade_keeps_every_unsynced_rating(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         columns = {row[1] for row in db.execute("PRAGMA table_info(ratings)")}
-        assert "comment" in columns
+        assert "remark" in columns
 
 
 def test_a_database_from_a_newer_version_is_refused_clearly(tmp_path: Path) -> None:
@@ -100,9 +100,9 @@ def test_a_failed_upgrade_leaves_the_database_as_it_was(tmp_path: Path) -> None:
         waiting = [s.to_item() for s in record_many(store, 12)]
     with pytest.raises(RuntimeError, match="rehearsed failure"):
         KioskStore(path, extra_migrations=[FAILING])
-    assert _revision(path) == "0001"
+    assert _revision(path) == "0002"
     with KioskStore(path) as store:
         assert store.pending(1000, 10**7) == waiting
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(ratings)")}
-        assert "comment" not in columns
+        assert "remark" not in columns

@@ -76,7 +76,8 @@ def test_the_database_itself_refuses_a_second_row_for_one_press(store: KioskStor
         other.execute(
             "INSERT INTO ratings SELECT 99, X'00112233445566778899aabbccddeeff', counter_id, "
             "officer_id, button, scale_size, sipas_level, source, flags, box_serial, "
-            "box_boot_nonce, box_seq, wall_time, monotonic_ms, clock_trusted, boot_id "
+            "box_boot_nonce, box_seq, wall_time, monotonic_ms, clock_trusted, boot_id, "
+            "reason, comment, callback_phone, phone_consent, held "
             "FROM ratings WHERE kiosk_seq = 1"
         )
 

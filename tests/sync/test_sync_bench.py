@@ -27,3 +27,30 @@ def test_a_small_drain_runs_and_writes_its_section(tmp_path, capsys):
 def test_sizes_below_one_are_refused(capsys):
     assert main(["--ratings", "0"]) == 2
     assert "--ratings" in capsys.readouterr().err
+
+
+def test_a_small_fleet_reconnects_and_every_backlog_is_stored(tmp_path):
+    import sqlalchemy as sa
+
+    from hailong.sync.bench_reconnect import (
+        SECTION_RECONNECT,
+        reconnect_markdown,
+        run_reconnect,
+    )
+
+    url = f"sqlite:///{tmp_path / 'server' / 'server.db'}"
+    result = run_reconnect(tmp_path / "server", url, kiosks=8, ratings_each=3, workers=1)
+
+    assert result.through == 8 and result.failed == 0 and result.server_errors == 0
+    assert {c.kind for c in result.calls} == {"heartbeat", "batch"}
+    assert sum(c.status == 200 for c in result.calls) == 16
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM ratings")).scalar() == 24
+    finally:
+        engine.dispose()
+    text = reconnect_markdown([result], "cmd", "today", "here")
+    assert text.startswith(SECTION_RECONNECT)
+    assert "| SQLite | 200: 16 | 0 |" in text
+    assert "8 of 8 in" in text

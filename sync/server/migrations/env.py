@@ -9,10 +9,10 @@ from __future__ import annotations
 from alembic import context
 
 from hailong.sync.server.db import make_engine
-from hailong.sync.server.models import Base
+from hailong.sync.server.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_offline() -> None:

@@ -2,8 +2,8 @@
 mode copies each table into a new one), the riskiest kind of change for unsynced
 ratings.
 
-Revision ID: 0002_rehearsal
-Revises: 0001
+Revision ID: 0003_rehearsal
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_rehearsal"
-down_revision = "0001"
+revision = "0003_rehearsal"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("ratings", recreate="always") as batch:
-        batch.add_column(sa.Column("comment", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("remark", sa.Text(), nullable=True))
     with op.batch_alter_table("outbox", recreate="always") as batch:
         batch.add_column(
             sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
@@ -30,4 +30,4 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", recreate="always") as batch:
         batch.drop_column("attempts")
     with op.batch_alter_table("ratings", recreate="always") as batch:
-        batch.drop_column("comment")
+        batch.drop_column("remark")

@@ -1,0 +1,28 @@
+"""The kiosk benchmark still runs end to end (briefly): `make bench` runs it at length."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_kiosk_benchmark_measures_and_writes_its_section(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n## Other\n\nkept\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "hailong.kiosk.bench", "--starts", "1", "--presses", "5",
+         "--ratings", "1000", "--update", str(doc)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = doc.read_text(encoding="utf-8")
+    assert "## Other\n\nkept" in text
+    assert re.search(r"Cold start to idle screen drawn \(median of 1\) \| \d+\.\d\d s", text)
+    assert re.search(r"Press to thank-you drawn \(5 presses\) \| p50 \d+\.\d ms", text)
+    assert re.search(r"Resident memory after 1,000 ratings \| \d+\.\d MB", text)
