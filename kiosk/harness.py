@@ -45,7 +45,7 @@ def demo_config() -> KioskConfig:
 
     return KioskConfig(
         kiosk_id=1,
-        counter=Counter(id=1, name=COUNTERS[0], unit_name=UNIT),
+        counter=Counter(id=1, name=COUNTERS[0][0], unit_name=UNIT),
         officers=[
             Officer(id=number, name=officer.name, title=officer.title)
             for number, officer in enumerate(DEMO_OFFICERS, start=1)

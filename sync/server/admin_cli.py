@@ -1,5 +1,5 @@
-"""`hailong admin`: manage units, counters, officers, users and enrollment codes;
-look at the kiosks.
+"""`hailong admin`: manage units, counters, officers, users, API tokens and enrollment
+codes; look at the kiosks.
 
 The database is migrated first, so every action works on a fresh data folder.
 """
@@ -64,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     counter_add.add_argument("name", help=_("the counter's name, e.g. \"Quầy 1\""))
     counter_add.add_argument("--unit", type=int, required=True, metavar=_("ID"),
                              help=_("the unit's id"))
+    counter_add.add_argument("--field", metavar=_("TEXT"),
+                             help=_("the service field the counter serves, e.g. \"Thủy lợi\""))
     counter_list = leaf(counters, "list", _("list counters"), _counter_list, changes=False)
     counter_list.add_argument("--unit", type=int, metavar=_("ID"), help=_("only this unit"))
 
@@ -100,6 +102,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                           help=_("the unit a supervisor or technician belongs to"))
     user_add.add_argument("--password-stdin", action="store_true",
                           help=_("read the password from the first line of standard input"))
+
+    tokens = _group(actions, "token", _("API tokens for integrations reading the JSON API"))
+    token_add = leaf(tokens, "add",
+                     _("issue an API token that reads the JSON API as a user (printed once)"),
+                     _token_add)
+    token_add.add_argument("--user", required=True, metavar=_("USERNAME"),
+                           help=_("the user whose access the token carries"))
+    token_add.add_argument("--name", required=True, metavar=_("TEXT"),
+                           help=_("what the token is for, e.g. \"provincial portal\""))
+    leaf(tokens, "list", _("list API tokens (never the tokens themselves)"), _token_list,
+         changes=False)
+    token_revoke = leaf(tokens, "revoke", _("revoke an API token"), _token_revoke)
+    token_revoke.add_argument("token", type=int, metavar=_("ID"),
+                              help=_("the token's id (see: token list)"))
 
     kiosks = _group(actions, "kiosk", _("list kiosks and the ratings they never delivered"))
     leaf(kiosks, "list",
@@ -185,7 +201,7 @@ def _unit_list(session: Session, args: argparse.Namespace) -> None:
 def _counter_add(session: Session, args: argparse.Namespace) -> None:
     from hailong.sync.server.org import add_counter
 
-    counter = add_counter(session, args.unit, args.name)
+    counter = add_counter(session, args.unit, args.name, args.field)
     print(_("counter {id} added: {name}").format(id=counter.id, name=counter.name))
 
 
@@ -194,16 +210,17 @@ def _counter_list(session: Session, args: argparse.Namespace) -> None:
 
     from hailong.sync.server.models import Counter, Unit
 
-    query = select(Counter.id, Counter.name, Unit.name).join(Unit).order_by(Counter.id)
+    query = (select(Counter.id, Counter.name, Unit.name, Counter.service_field).join(Unit)
+             .order_by(Counter.id))
     if args.unit is not None:
         query = query.where(Counter.unit_id == args.unit)
-    for counter_id, name, unit_name in session.execute(query):
-        print(f"{counter_id}\t{name}\t{unit_name}")
+    for counter_id, name, unit_name, field in session.execute(query):
+        print(f"{counter_id}\t{name}\t{unit_name}\t{field or '-'}")
 
 
 # The arguments an audit entry names; passwords, PINs and badge codes are never kept.
 _AUDITED_ARGUMENTS = ("name", "unit", "parent", "counter", "officer", "title", "role",
-                      "username", "clear")
+                      "username", "clear", "field", "user", "token")
 
 
 def _audit(session: Session, args: argparse.Namespace) -> None:
@@ -325,6 +342,58 @@ def _user_add(session: Session, args: argparse.Namespace) -> None:
     user = add_user(session, args.username, password, args.role, args.unit)
     print(_("user {id} added: {name} ({role})").format(
         id=user.id, name=user.username, role=user.role))
+
+
+def _token_add(session: Session, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from hailong.sync.server.api_tokens import issue_api_token
+    from hailong.sync.server.models import User
+
+    name = args.name.strip()
+    if not name:
+        raise AdminError(_("--name must not be empty"))
+    if len(name) > 200:
+        raise AdminError(_("--name is longer than 200 characters"))
+    user = session.scalars(select(User).where(User.username == args.user)).first()
+    if user is None:
+        raise AdminError(_("no user named {name}").format(name=args.user))
+    if not user.active:
+        raise AdminError(_("user {name} is disabled").format(name=args.user))
+    token, secret = issue_api_token(session, user, name, datetime.now(UTC))
+    print(_("API token {id} for {user} ({role}); shown only this once:").format(
+        id=token.id, user=user.username, role=user.role))
+    print(secret)
+
+
+def _token_list(session: Session, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from hailong.sync.server.models import User
+    from hailong.sync.server.models_oversight import ApiToken
+
+    rows = session.execute(
+        select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.id)
+    ).all()
+    for token, username in rows:
+        state = (_("revoked {at}").format(at=token.revoked_at.strftime("%Y-%m-%d %H:%M"))
+                 if token.revoked_at else _("active"))
+        used = (token.last_used_at.strftime("%Y-%m-%d %H:%M") if token.last_used_at
+                else _("never"))
+        print(_("{id}\t{user}\t{name}\t{state}\tlast used: {used}").format(
+            id=token.id, user=username, name=token.name, state=state, used=used))
+
+
+def _token_revoke(session: Session, args: argparse.Namespace) -> None:
+    from hailong.sync.server.models_oversight import ApiToken
+
+    token = session.get(ApiToken, args.token) if 0 < args.token < 2**31 else None
+    if token is None:
+        raise AdminError(_("no API token {id}").format(id=args.token))
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+    print(_("API token {id} revoked").format(id=token.id))
 
 
 def _seed_demo(session: Session, args: argparse.Namespace) -> None:

@@ -1,5 +1,5 @@
-"""`GET /scores`: the scoreboard of officers, counters or units over a period,
-for the people who may see scores, over their own units only."""
+"""`GET /scores`: the scoreboard of officers, counters, units or service fields
+over a period, for the people who may see scores, over their own units only."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ router = APIRouter()
 
 
 class ScoreRow(BaseModel):
-    """One officer, counter or unit. `rank` is null when `valid` is below the
-    board's `min_valid`: too few ratings to compare fairly."""
+    """One officer, counter, unit or service field (the field's counters within
+    one unit; its id is the smallest of theirs). `rank` is null when `valid` is
+    below the board's `min_valid`: too few ratings to compare fairly."""
 
     id: int
     name: str
@@ -122,9 +123,9 @@ def scores(
         Query(alias="format", description="The board as JSON, or its rows as CSV or XLSX."),
     ] = "json",
 ) -> Any:
-    """Scores of the officers, counters or units of the caller's units over
-    [from, to): ranked ones best first, then those with too few ratings. A CSV or
-    XLSX file is written to the audit log."""
+    """Scores of the officers, counters, units or service fields of the caller's
+    units over [from, to): ranked ones best first, then those with too few
+    ratings. A CSV or XLSX file is written to the audit log."""
     if not scope.may_see_scores(user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=_("your role cannot see scores"))
     period = Period(as_utc(start), as_utc(end))

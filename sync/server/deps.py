@@ -1,7 +1,9 @@
 """FastAPI dependencies: the database session and who is calling.
 
 A kiosk proves itself with `Authorization: Bearer <token>`; a person with the
-signed session cookie set at login.
+signed session cookie set at login; an integration with `Authorization: Bearer
+hlt_…` (an API token), which counts as its user on the JSON API only: pages are
+for people, who have cookies, and a token leaked into a browser must not open them.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from hailong.i18n import _
+from hailong.sync.server.api_tokens import user_by_api_token
 from hailong.sync.server.auth import SESSION_COOKIE
 from hailong.sync.server.fleet import kiosk_by_token
 from hailong.sync.server.models import Kiosk, User
+from hailong.sync.wire import API_PREFIX
 
-_bearer = HTTPBearer(auto_error=False, description="The kiosk's token, from enrollment.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="The kiosk's token, from enrollment; or an API token (hlt_…) on the JSON API.",
+)
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="The session cookie set by /login."
 )
@@ -85,13 +92,22 @@ def current_kiosk(kiosk: Annotated[Kiosk | None, Depends(optional_kiosk)]) -> Ki
     return kiosk
 
 
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX + "/")
+
+
 def optional_user(
-    request: Request, db: DB, cookie: Annotated[str | None, Depends(_cookie)]
+    request: Request,
+    db: DB,
+    cookie: Annotated[str | None, Depends(_cookie)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
-    if not cookie:
-        return None
-    user_id = request.app.state.signer.loads(cookie)
-    user = db.get(User, user_id) if user_id is not None else None
+    user: User | None = None
+    if cookie:
+        user_id = request.app.state.signer.loads(cookie)
+        user = db.get(User, user_id) if user_id is not None else None
+    elif credentials is not None and _is_api(request):
+        user = user_by_api_token(db, credentials.credentials, utc_now())
     db.commit()  # the connection goes back to the pool, as in optional_kiosk
     return user if user is not None and user.active else None
 

@@ -93,6 +93,8 @@ class Counter(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The service field (lĩnh vực) the counter serves, e.g. "Thủy lợi"; scores are read per field.
+    service_field: Mapped[str | None] = mapped_column(String(200))
 
 
 class Officer(Base):

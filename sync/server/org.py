@@ -69,15 +69,30 @@ def add_unit(session: Session, name: str, parent_id: int | None = None) -> Unit:
     return unit
 
 
-def add_counter(session: Session, unit_id: int, name: str) -> Counter:
+MAX_SERVICE_FIELD_LENGTH = 200
+
+
+def service_field_of(text: str | None) -> str | None:
+    """A counter's service field as stored: NFC, trimmed; blank means none."""
+    field = nfc(text) if text is not None else ""
+    if len(field) > MAX_SERVICE_FIELD_LENGTH:
+        raise OrgError(_("a service field has at most {limit} characters, not {length}").format(
+            limit=MAX_SERVICE_FIELD_LENGTH, length=len(field)))
+    return field or None
+
+
+def add_counter(
+    session: Session, unit_id: int, name: str, service_field: str | None = None
+) -> Counter:
     name = nfc(name)
     if not name:
         raise OrgError(_("a counter needs a name"))
+    field = service_field_of(service_field)
     get_unit(session, unit_id)
     clash = select(Counter).where(Counter.unit_id == unit_id, Counter.name == name)
     if session.scalars(clash).first() is not None:
         raise OrgError(_("this unit already has a counter named {name!r}").format(name=name))
-    counter = Counter(unit_id=unit_id, name=name)
+    counter = Counter(unit_id=unit_id, name=name, service_field=field)
     session.add(counter)
     session.commit()
     return counter

@@ -1,5 +1,8 @@
 """Scores read from the database, by both official formulas: per officer, per
-counter and per unit, over any period."""
+counter, per unit and per service field, over any period.
+
+A service field's row is the field's counters within one unit: its id is the
+smallest id of those counters, its unit theirs, so it is scoped like a counter."""
 
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ from hailong.sync.server.scoring import (
 )
 from hailong.sync.wire import Score
 
-Level = Literal["officer", "counter", "unit"]
-LEVELS: tuple[Level, ...] = ("officer", "counter", "unit")
+Level = Literal["officer", "counter", "unit", "field"]
+LEVELS: tuple[Level, ...] = ("officer", "counter", "unit", "field")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ def tallies(
     wanted = list(ids)
     if level == "unit":
         return _unit_tallies(session, wanted, period)
+    if level == "field":
+        return _field_tallies(session, wanted, period)
     result = {key: Tally() for key in wanted}
     if not wanted:
         return result
@@ -149,13 +154,44 @@ def _unit_tallies(session: Session, unit_ids: list[int], period: Period) -> dict
     return result
 
 
+def _field_tallies(session: Session, field_ids: list[int], period: Period) -> dict[int, Tally]:
+    """Counted per counter, then added up by service field, as for units."""
+    units = select(Counter.unit_id).where(Counter.id.in_(field_ids))
+    wanted = set(field_ids)
+    field_of = {
+        counter_id: field.id
+        for field, counter_ids in _service_fields(session, Counter.unit_id.in_(units))
+        if field.id in wanted
+        for counter_id in counter_ids
+    }
+    result = {field_id: Tally() for field_id in field_ids}
+    for counter_id, tally in tallies(session, "counter", field_of, period).items():
+        result[field_of[counter_id]].add(tally)
+    return result
+
+
 @dataclass(frozen=True)
 class Subject:
-    """What a scoreboard row is about: an officer, a counter or a unit."""
+    """What a scoreboard row is about: an officer, a counter, a unit or a service
+    field."""
 
     id: int
     name: str
     unit_id: int
+
+
+def _service_fields(session: Session, *where: Any) -> list[tuple[Subject, list[int]]]:
+    """Each (unit, service field) of the counters matching `where`, by field name,
+    with its counters' ids, smallest first."""
+    query = (
+        select(Counter.id, Counter.unit_id, Counter.service_field)
+        .where(Counter.service_field.is_not(None), *where)
+        .order_by(Counter.service_field, Counter.unit_id, Counter.id)
+    )
+    groups: dict[tuple[int, str], list[int]] = {}
+    for counter_id, unit_id, service_field in session.execute(query):
+        groups.setdefault((unit_id, service_field), []).append(counter_id)
+    return [(Subject(ids[0], name, unit_id), ids) for (unit_id, name), ids in groups.items()]
 
 
 def unit_names(session: Session) -> dict[int, str]:
@@ -163,11 +199,16 @@ def unit_names(session: Session) -> dict[int, str]:
 
 
 def visible_subjects(session: Session, user: User, level: Level) -> list[Subject]:
-    """The officers, counters or units `user` may see (scope.py decides)."""
+    """The officers, counters, units or service fields `user` may see (scope.py
+    decides)."""
     if level == "officer":
         return [Subject(o.id, o.name, o.unit_id) for o in scope.visible_officers(session, user)]
     if level == "counter":
         return [Subject(c.id, c.name, c.unit_id) for c in scope.visible_counters(session, user)]
+    if level == "field":
+        units = scope.visible_unit_ids(session, user)
+        where = [] if units is None else [Counter.unit_id.in_(units)]
+        return [field for field, _ids in _service_fields(session, *where)]
     return [Subject(u.id, u.name, u.id) for u in scope.visible_units(session, user)]
 
 

@@ -1,5 +1,5 @@
 """The demo organisation `make run` starts with: a unit of Hanoi's Department of
-Agriculture and Rural Development, two counters, four officers with (drawn)
+Agriculture and Rural Development, two counters of two service fields, four officers with (drawn)
 photos and one supervisor. Idempotent: running it again adds nothing twice."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from hailong.sync.server.models import Counter, Officer, Unit, User
 
 DEPARTMENT = "Sở Nông nghiệp và Phát triển nông thôn Hà Nội"
 UNIT = "Bộ phận Một cửa — Sở Nông nghiệp và Phát triển nông thôn"
-COUNTERS = ("Quầy 1", "Quầy 2")
+# Each counter with the service field (lĩnh vực) it serves.
+COUNTERS = (("Quầy 1", "Trồng trọt và Bảo vệ thực vật"), ("Quầy 2", "Thủy lợi"))
 SUPERVISOR = "giamsat"
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
@@ -73,11 +74,17 @@ def seed_demo(session: Session) -> DemoLogin:
     department = _unit(session, DEPARTMENT, None)
     unit = _unit(session, UNIT, department.id)
     counter_ids = []
-    for name in COUNTERS:
+    for name, service_field in COUNTERS:
         counter = session.scalars(
             select(Counter).where(Counter.unit_id == unit.id, Counter.name == name)
         ).first()
-        counter_ids.append((counter or org.add_counter(session, unit.id, name)).id)
+        if counter is None:
+            counter = org.add_counter(session, unit.id, name, service_field)
+        elif counter.service_field is None:
+            # A demo database seeded before counters had service fields.
+            counter.service_field = service_field
+            session.commit()
+        counter_ids.append(counter.id)
     officer_ids = []
     for demo in DEMO_OFFICERS:
         officer = session.scalars(

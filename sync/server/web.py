@@ -227,13 +227,14 @@ def officers_page(
     period = _period(start, end)
     goals = targets_of(request.app.state.settings)
     boards = {}
-    for level in ("officer", "unit"):
+    for level in ("officer", "unit", "field"):
         subjects = visible_subjects(db, user, level)
         boards[level] = scoreboard(subjects, tallies(db, level, [s.id for s in subjects], period),
                                    goals.min_valid, goals.target)
     photos = {o.id: o for o in scope.visible_officers(db, user)}
     return render(request, "officers.html", user=user, rows=boards["officer"],
-                  units=boards["unit"], officers=photos, unit_names=unit_names(db),
+                  units=boards["unit"], fields=boards["field"], officers=photos,
+                  unit_names=unit_names(db),
                   several_units=len({row.unit_id for row in boards["officer"]}) > 1,
                   start=start, end=end, target=goals.target,
                   min_valid=goals.min_valid, exports=export_urls(period))
