@@ -12,6 +12,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,16 @@ from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.config import Config
 from kivy.properties import StringProperty
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import ScreenManager, TransitionBase
 
 from hailong.config.settings import KioskFile, KioskSettings
 from hailong.i18n import set_language
+from hailong.kiosk import trace
 from hailong.kiosk.controller import Event, KioskController
 from hailong.kiosk.flow import FinishFeedback, FollowUp, KioskFlow, Page
 from hailong.kiosk.screen_power import ScreenPower, ScreenSchedule
 from hailong.kiosk.screens.kv_i18n import _ as kv_translation
 from hailong.kiosk.speech import ThanksVoice
-from hailong.kiosk.trace import FrameTrace
 from hailong.kiosk.viewmodels import idle_view, reason_choices
 from hailong.kiosk.watchdog import Watchdog
 from hailong.kiosk.xdisplay import screen_size
@@ -49,9 +50,16 @@ EXIT_CRASHED = 70
 def configure_kivy(settings: KioskSettings) -> None:
     """Kiosk behaviour of the window; must run before Kivy creates the window."""
     Config.set("kivy", "exit_on_escape", "0")
+    # Kivy asks for 2x multisampling by default. Mesa's software renderer then shades
+    # every pixel twice and resolves the samples at each swap: ten times the CPU of
+    # an empty frame. Our shapes draw their own smooth edges instead.
+    Config.set("graphics", "multisamples", "0")
     Config.set("graphics", "allow_screensaver", "0")
     # A right click or a long touch must not leave Kivy's red multitouch dots.
     Config.set("input", "mouse", "mouse,disable_multitouch")
+    # Text fields get the kiosk's own on-screen keyboard (and a USB one, if plugged
+    # in), never Kivy's virtual keyboard docked over the screen.
+    Config.set("kivy", "keyboard_mode", "system")
     width, height = settings.window_size
     if settings.fullscreen:
         Config.set("graphics", "fullscreen", "auto")
@@ -87,6 +95,27 @@ class CrashHandler(ExceptionHandler):
         return ExceptionManager.RAISE
 
 
+class InstantTransition(TransitionBase):
+    """Swaps the screens within the current frame. Kivy's NoTransition runs a
+    zero-length animation that only ends on the next frame: the first frame draws
+    both screens and a second full frame follows to remove the old one, which on a
+    software renderer doubles what a press costs before the thank-you is drawn."""
+
+    def start(self, manager: ScreenManager) -> None:
+        self.manager = manager
+        screen_in, screen_out = self.screen_in, self.screen_out
+        screen_in.pos = manager.pos
+        self.add_screen(screen_in)
+        screen_in.dispatch("on_pre_enter")
+        screen_out.dispatch("on_pre_leave")
+        self.remove_screen(screen_out)
+        screen_in.dispatch("on_enter")
+        screen_out.dispatch("on_leave")
+
+    def stop(self) -> None:
+        """Nothing is ever left running."""
+
+
 class HaiLongKioskApp(App):
     title = WINDOW_TITLE
     use_kivy_settings = False
@@ -98,7 +127,7 @@ class HaiLongKioskApp(App):
         self.settings = settings
         self.language = settings.language
         set_language(settings.language)
-        self.trace = FrameTrace.from_environment()
+        self.trace = trace.shared()
         self.watchdog = Watchdog()
         self.voice = ThanksVoice(settings.spoken_thanks)
         self.screen = ScreenSchedule(ScreenPower(), controller.open_now)
@@ -108,6 +137,8 @@ class HaiLongKioskApp(App):
         self._ratings: deque[StoredRating] = deque()
         self._drain_trigger = Clock.create_trigger(self._drain_events)
         self._tick_event = None
+        # Taps are stored on this thread, as box presses are on the driver's.
+        self._touches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-touch")
 
     # -- Kivy hooks ------------------------------------------------------------
 
@@ -117,8 +148,8 @@ class HaiLongKioskApp(App):
         from hailong.kiosk.screens.thanks import ThanksScreen
 
         self.idle = IdleScreen(name=Page.IDLE.value)
-        self.idle.bind(on_rate=lambda _screen, button: self.controller.touch(button))
-        manager = ScreenManager(transition=NoTransition())
+        self.idle.bind(on_rate=lambda _screen, button: self._touched(button))
+        manager = ScreenManager(transition=InstantTransition())
         for screen in (self.idle, ThanksScreen(name=Page.THANKS.value),
                        NotEnrolledScreen(name=Page.NOT_ENROLLED.value)):
             manager.add_widget(screen)
@@ -169,7 +200,7 @@ class HaiLongKioskApp(App):
         self._navigate()
         self.staff.start()
         log.info("kiosk ready: %s", self.flow.page.value)
-        self.trace.after_next_frame(f"drawn {self.flow.page.value}")
+        self.trace.after_next_frame(self.flow.page.value)
         self.watchdog.ready()
         if self.watchdog.interval_s is not None:
             # Pinged from the UI loop itself: a frozen window stops the pings and the
@@ -180,6 +211,10 @@ class HaiLongKioskApp(App):
 
     def on_stop(self) -> None:
         self.watchdog.stopping()
+
+    def finish_taps(self) -> None:
+        """Wait for a tap being stored (call before the store closes)."""
+        self._touches.shutdown(wait=True)
 
     def open_settings(self, *_args: object) -> bool:
         """F1 opens Kivy's settings panel by default; a kiosk has none."""
@@ -195,6 +230,19 @@ class HaiLongKioskApp(App):
 
     # -- controller events (any thread) → main thread --------------------------
 
+    def _touched(self, button: int) -> None:
+        """Store a tap off Kivy's thread, so the commit does not hold up the frame
+        that draws the released button; the thank-you still waits for the commit
+        (it comes, like a box press's, as a RATED event)."""
+        self._touches.submit(self.controller.touch, button).add_done_callback(self._touch_stored)
+
+    def _touch_stored(self, stored: Future[StoredRating | None]) -> None:
+        error = stored.exception()
+        if error is not None:
+            # Raised on Kivy's thread, as it was when taps were stored there: the crash
+            # handler logs it and the kiosk exits to be restarted.
+            Clock.schedule_once(lambda _dt: _raise(error))
+
     def _on_controller_event(self, event: Event) -> None:
         # Called on the box driver's or uploader's thread too: only queue and trigger.
         if event is Event.RATED:
@@ -205,6 +253,7 @@ class HaiLongKioskApp(App):
         self._drain_trigger()
 
     def _drain_events(self, _dt: float) -> None:
+        self.trace.mark("ui woke")
         seen: set[Event] = set()
         while self._events:
             seen.add(self._events.popleft())
@@ -256,8 +305,9 @@ class HaiLongKioskApp(App):
         if manager.current != self.flow.page.value:
             self._prepare(self.flow.page)
             manager.current = self.flow.page.value
+            self.trace.mark(f"switched {self.flow.page.value}")
             log.info("screen: %s", self.flow.page.value)
-            self.trace.after_next_frame(f"drawn {self.flow.page.value}")
+            self.trace.after_next_frame(self.flow.page.value)
             if self.flow.page is Page.THANKS:
                 self.voice.play(self.language)
         if self._tick_event is not None:
@@ -292,6 +342,10 @@ class HaiLongKioskApp(App):
         )
 
 
+def _raise(error: BaseException) -> None:
+    raise error
+
+
 def run_app(settings: KioskFile, store_path: Path) -> int:
     """Run the kiosk until it is stopped (0) or crashes (EXIT_CRASHED)."""
 
@@ -315,6 +369,7 @@ def run_app(settings: KioskFile, store_path: Path) -> int:
             log.critical("the kiosk app failed", exc_info=exc)
         return EXIT_CRASHED
     finally:
+        app.finish_taps()
         controller.stop()
         store.close()
         ExceptionManager.remove_handler(handler)

@@ -20,6 +20,7 @@ from typing import Literal
 from uuid import UUID
 
 from hailong.config.settings import KioskFile, KioskPolicy, ScaleLevel
+from hailong.kiosk import trace
 from hailong.kiosk.enrollment import load_config
 from hailong.kiosk.housekeeping import BoxReport, Housekeeping
 from hailong.kiosk.session import BoxKey, RatingSession
@@ -236,6 +237,7 @@ class KioskController:
         device = self.settings.device
 
         def on_press(press: BoxPress) -> None:
+            trace.shared().mark("box press")
             box = BoxKey(serial=press.serial, boot_nonce=press.boot_nonce, seq=press.seq)
             testing = self._button_test
             if testing is not None:

@@ -212,6 +212,16 @@ KEYBOARD_ROWS: tuple[tuple[Key, ...], ...] = (
     (*_chars(",."), Key("space", " ", 6.0), *_chars("?!")),
 )
 
+# The technician's fields (server URL, enrollment code): no tones, and the few signs
+# an address needs on a row of their own.
+URL_KEYBOARD_ROWS: tuple[tuple[Key, ...], ...] = (
+    _chars("1234567890"),
+    _chars("qwertyuiop"),
+    _chars("asdfghjkl"),
+    (Key("shift", "", 1.5), *_chars("zxcvbnm"), Key("backspace", "", 1.5)),
+    tuple(Key("char", sign, 2.0) for sign in ":/.-_"),
+)
+
 # Around the keys, as a fraction of the keyboard's width or height.
 KEYBOARD_MARGIN = 0.01
 KEY_GAP = 0.006
@@ -280,3 +290,17 @@ def press(composer: Composer, key: Key) -> bool:
     if key.kind == "backspace":
         return composer.backspace()
     return composer.type(key.value)
+
+
+def press_at(
+    text: str, cursor: int, key: Key, *, shift: bool, max_length: int
+) -> tuple[str, int, bool]:
+    """What `key` does to a text field holding `text` with its cursor at `cursor`:
+    the new text, cursor and one-shot shift. The key acts on the text before the
+    cursor as `press` would; the rest follows unchanged. Text already longer than
+    `max_length` (e.g. typed on a real keyboard) is kept, not cut."""
+    before, after = text[:cursor], text[cursor:]
+    composer = Composer(max(max_length - len(after), len(before)), before)
+    composer.shift = shift
+    press(composer, key)
+    return composer.text + after, len(composer.text), composer.shift

@@ -41,7 +41,6 @@ from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.util.exc import CommandError
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -49,8 +48,9 @@ from sqlalchemy.engine import Connection, Engine
 from hailong.config.reasons import ReasonCode
 from hailong.i18n import _
 from hailong.kiosk.session import BoxKey, NewRating
-from hailong.sync.kiosk_migrations import upgrade
-from hailong.sync.kiosk_schema import outbox, ratings, sequences, state
+from hailong.sync.ids import rating_id
+from hailong.sync.kiosk_migrations import is_current, upgrade
+from hailong.sync.kiosk_schema import UtcDateTime, outbox, ratings, sequences, state
 from hailong.sync.wire import Flag, ItemResult, RatingItem, Source
 
 log = logging.getLogger(__name__)
@@ -92,17 +92,39 @@ _ADVANCE_SEQ = (
 )
 _ENQUEUE = sa.insert(outbox)
 
-# The outbox's oldest waiting ratings in the shape of a wire item. Ids, boot ids and
-# times come back as SQLite's own text, which pydantic reads directly: SQLAlchemy's
-# per-value conversions (UUID objects, datetime parsing) cost more than the query.
-_AS_TEXT = ("id", "boot_id", "wall_time")
+# The outbox's oldest waiting ratings, each as its wire item's JSON written by SQLite
+# itself (`json_object`), byte for byte what `RatingItem.model_dump_json` gives:
+# building a row object, a `RatingItem` and its JSON in Python for every rating cost
+# several times as much. The server validates every item; an item it cannot read is
+# set aside alone, where a row failing validation here would stall the whole queue.
+_HEX_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+def _json_value(name: str) -> sa.ColumnElement[Any]:
+    """A `ratings` column as the wire item's JSON has it."""
+    column = ratings.c[name]
+    stored = sa.type_coerce(column, sa.String)
+    if isinstance(column.type, sa.Uuid):  # 32 hex digits in SQLite
+        parts = [sa.func.substr(stored, start, length) for start, length in _HEX_UUID_PARTS]
+        return sa.func.lower(sa.func.printf("%s-%s-%s-%s-%s", *parts))
+    if isinstance(column.type, UtcDateTime):
+        # Stored "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; pydantic leaves out a zero fraction.
+        whole_seconds = sa.func.substr(stored, 21) == "000000"
+        iso = sa.case((whole_seconds, sa.func.substr(stored, 1, 19)), else_=stored)
+        return sa.func.replace(iso, " ", "T") + "Z"
+    if isinstance(column.type, sa.Boolean):  # 0 or 1 in SQLite
+        return sa.func.json(sa.case((column, "true"), else_="false"))
+    if isinstance(column.type, sa.JSON):
+        return sa.func.json(stored)
+    return column
+
+
+_ITEM_JSON = sa.func.json_object(
+    *(part for name in RatingItem.model_fields for part in (sa.literal(name), _json_value(name)))
+)
 _SELECT_PENDING = (
     sa.select(
-        *(
-            sa.type_coerce(ratings.c[name], sa.String).label(name) if name in _AS_TEXT
-            else ratings.c[name]
-            for name in RatingItem.model_fields
-        )
+        ratings.c.kiosk_seq, sa.type_coerce(ratings.c.id, sa.String), _ITEM_JSON
     )
     .select_from(outbox.join(ratings))
     .where(
@@ -218,26 +240,29 @@ class SetAside:
 
 @dataclass(frozen=True)
 class PendingItem:
-    """A rating waiting in the outbox, ready for the wire: `json` is its `RatingItem`
-    serialised once, spliced into the upload as it is."""
+    """A rating waiting in the outbox, ready for the wire: `json` is its `RatingItem`'s
+    JSON, spliced into the upload as it is."""
 
-    item: RatingItem
+    kiosk_seq: int
+    id: uuid.UUID
     json: bytes
 
     @property
-    def id(self) -> uuid.UUID:
-        return self.item.id
+    def item(self) -> RatingItem:
+        return RatingItem.model_validate_json(self.json)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `apply_results` made of an answer, counting each rating once (its last
+    verdict): the ones settled as sent and the ones set aside."""
+
+    sent: int
+    set_aside: int
 
     @property
-    def kiosk_seq(self) -> int:
-        return self.item.kiosk_seq
-
-
-def _wire_item(row: sa.Row[Any]) -> RatingItem:
-    values = row._asdict()
-    # SQLite's DATETIME text is UTC without a zone (see kiosk_schema.UtcDateTime).
-    values["wall_time"] += "Z"
-    return RatingItem.model_validate(values)
+    def answered(self) -> int:
+        return self.sent + self.set_aside
 
 
 def _stored(row: sa.Row[Any]) -> StoredRating:
@@ -330,21 +355,8 @@ class KioskStore:
             with engine.connect() as connection:
                 connection.execution_options(**{_IMMEDIATE: True})
                 with connection.begin():
-                    upgrade(connection, "head", extra_migrations)
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                    if broken:
-                        raise StoreError(
-                            _("upgrading {path} would break references: {rows}").format(
-                                path=self.path, rows=broken[:5]
-                            )
-                        )
-        except CommandError as exc:
-            raise StoreError(
-                _(
-                    "cannot upgrade the kiosk database {path}: {error} (was it written by "
-                    "a newer version of Hài Lòng?)"
-                ).format(path=self.path, error=exc)
-            ) from exc
+                    if extra_migrations or not is_current(connection):
+                        self._upgrade(connection, extra_migrations)
         except sa.exc.DatabaseError as exc:
             raise StoreError(
                 _("{path} is not a usable kiosk database: {error}").format(
@@ -353,6 +365,27 @@ class KioskStore:
             ) from exc
         finally:
             engine.dispose()
+
+    def _upgrade(self, connection: Connection, extra_migrations: Sequence[Path]) -> None:
+        # Imported only here: an up-to-date kiosk never loads Alembic.
+        from alembic.util.exc import CommandError
+
+        try:
+            upgrade(connection, "head", extra_migrations)
+        except CommandError as exc:
+            raise StoreError(
+                _(
+                    "cannot upgrade the kiosk database {path}: {error} (was it written by "
+                    "a newer version of Hài Lòng?)"
+                ).format(path=self.path, error=exc)
+            ) from exc
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise StoreError(
+                _("upgrading {path} would break references: {rows}").format(
+                    path=self.path, rows=broken[:5]
+                )
+            )
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -389,7 +422,7 @@ class KioskStore:
             raise ValueError("wall_time must be timezone-aware")
         box = rating.box
         values = {
-            "id": uuid.uuid4(),
+            "id": rating_id(),
             "counter_id": rating.counter_id,
             "officer_id": rating.officer_id,
             "button": rating.button,
@@ -439,13 +472,12 @@ class KioskStore:
             ).all()
         items: list[PendingItem] = []
         size = len(b"[]")
-        for row in rows:
-            item = _wire_item(row)
-            data = item.model_dump_json().encode()
+        for kiosk_seq, hex_id, text in rows:
+            data = text.encode()
             item_bytes = len(data) + (1 if items else 0)
             if items and size + item_bytes > max_bytes:
                 break
-            items.append(PendingItem(item, data))
+            items.append(PendingItem(kiosk_seq, uuid.UUID(hex_id), data))
             size += item_bytes
         return items
 
@@ -488,46 +520,77 @@ class KioskStore:
             return [_stored(row) for row in connection.execute(query)]
 
     def apply_results(
-        self, results: Sequence[ItemResult], sent: Mapping[uuid.UUID, int] | None = None
-    ) -> None:
-        """Record the server's verdicts. Only pending entries change; an id this kiosk
-        does not know is logged and ignored. `sent`: the kiosk_seq of each rating in
-        the upload, as read from this store (saves looking them up again)."""
+        self,
+        results: Sequence[ItemResult],
+        sent: Mapping[uuid.UUID, int] | None = None,
+        *,
+        note_success: bool = False,
+    ) -> Applied:
+        """Record the server's verdicts, in one transaction (one commit to disk per
+        answer). Only pending entries change; an id this kiosk does not know is logged
+        and ignored. `sent`: the kiosk_seq of each rating in the upload, as read from
+        this store (saves looking them up again); with it, only those ratings are
+        counted in the answer. `note_success`: also record the answer as the last
+        successful upload (`sync_status`)."""
+        # Keyed by the ids' integers: UUID's own hash and equality run Python code,
+        # several times per rating, a thousand ratings per answer.
+        seq_by_id = {rating_id.int: seq for rating_id, seq in (sent or {}).items()}
+        # Verdicts by kiosk_seq: those for the ratings in `sent`, then all of them.
+        of_sent: dict[int, ItemResult] = {}
+        others: list[ItemResult] = []
+        for result in results:
+            seq = seq_by_id.get(result.id.int)
+            if seq is None:
+                others.append(result)
+            else:
+                of_sent[seq] = result
         now = datetime.now(UTC)
-        answered = {r.id for r in results}
         with self._write() as connection:
-            given = sent or {}
-            seq_of = {rating_id: given[rating_id] for rating_id in answered if rating_id in given}
-            others = [rating_id for rating_id in answered if rating_id not in seq_of]
+            verdicts = of_sent
             if others:
-                query = sa.select(ratings.c.id, ratings.c.kiosk_seq).where(ratings.c.id.in_(others))
-                seq_of.update((row.id, row.kiosk_seq) for row in connection.execute(query))
-            for unknown in answered - seq_of.keys():
-                log.warning("the server answered for rating %s, unknown here", unknown)
+                verdicts = {**of_sent, **self._verdicts_by_lookup(connection, others)}
             for status in _SENT_STATUSES:
-                seqs = [seq_of[r.id] for r in results if r.status == status and r.id in seq_of]
+                seqs = [seq for seq, result in verdicts.items() if result.status == status]
                 if seqs:
                     connection.execute(
                         _PENDING_BY_SEQS.values(state="sent", result=status, synced_at=now),
                         {"seqs": json.dumps(seqs)},
                     )
-            for result in results:
-                if result.status in _SENT_STATUSES or result.id not in seq_of:
-                    continue
-                reason = result.reason or ""
-                changed = connection.execute(
-                    _PENDING_BY_SEQS.values(
-                        state="set_aside", result=result.status, reason=reason
-                    ),
-                    {"seqs": json.dumps([seq_of[result.id]])},
-                ).rowcount
-                if changed:
-                    log.warning(
-                        "rating %s set aside: the server answered %s (%s)",
-                        result.id,
-                        result.status,
-                        reason or "no reason given",
-                    )
+            for seq, result in verdicts.items():
+                if result.status not in _SENT_STATUSES:
+                    self._set_aside(connection, seq, result)
+            if note_success:
+                self._put_in(connection, {_LAST_SUCCESS: now.isoformat()})
+        counted = of_sent if sent is not None else verdicts
+        sent_count = sum(result.status in _SENT_STATUSES for result in counted.values())
+        return Applied(sent=sent_count, set_aside=len(counted) - sent_count)
+
+    @staticmethod
+    def _verdicts_by_lookup(
+        connection: Connection, results: Sequence[ItemResult]
+    ) -> dict[int, ItemResult]:
+        """The verdicts for ratings not in the upload as sent, by their stored kiosk_seq."""
+        wanted = {result.id: result for result in results}
+        query = sa.select(ratings.c.id, ratings.c.kiosk_seq).where(ratings.c.id.in_(wanted))
+        found = {row.id: row.kiosk_seq for row in connection.execute(query)}
+        for unknown in wanted.keys() - found.keys():
+            log.warning("the server answered for rating %s, unknown here", unknown)
+        return {seq: wanted[rating_id] for rating_id, seq in found.items()}
+
+    @staticmethod
+    def _set_aside(connection: Connection, seq: int, result: ItemResult) -> None:
+        reason = result.reason or ""
+        changed = connection.execute(
+            _PENDING_BY_SEQS.values(state="set_aside", result=result.status, reason=reason),
+            {"seqs": json.dumps([seq])},
+        ).rowcount
+        if changed:
+            log.warning(
+                "rating %s set aside: the server answered %s (%s)",
+                result.id,
+                result.status,
+                reason or "no reason given",
+            )
 
     def backlog(self) -> int:
         with self._read() as connection:
@@ -602,12 +665,16 @@ class KioskStore:
             connection.execute(sa.delete(state).where(state.c.key == key))
 
     def _put(self, values: dict[str, str]) -> None:
+        with self._write() as connection:
+            self._put_in(connection, values)
+
+    @staticmethod
+    def _put_in(connection: Connection, values: dict[str, str]) -> None:
         upsert = sqlite_insert(state)
         upsert = upsert.on_conflict_do_update(
             index_elements=[state.c.key], set_={"value": upsert.excluded.value}
         )
-        with self._write() as connection:
-            connection.execute(upsert, [{"key": k, "value": v} for k, v in values.items()])
+        connection.execute(upsert, [{"key": k, "value": v} for k, v in values.items()])
 
     # -- lifetime ---------------------------------------------------------------------
 

@@ -158,17 +158,14 @@ class Uploader:
                     retry_after_s=exc.retry_after_s,
                 ), None
             sent_seqs = {waiting.id: waiting.kiosk_seq for waiting in items}
-            self._store.apply_results(result.results, sent_seqs)
-            self._store.note_attempt(None)
-            verdicts = {r.id: r.status for r in result.results if r.id in sent_seqs}
-            sent = sum(status in ("accepted", "duplicate") for status in verdicts.values())
+            applied = self._store.apply_results(result.results, sent_seqs, note_success=True)
             report = PushReport(
-                sent=sent,
-                set_aside=len(verdicts) - sent,
+                sent=applied.sent,
+                set_aside=applied.set_aside,
                 batches=1,
                 remaining=self._store.backlog(),
             )
-            if len(verdicts) < len(sent_seqs) and upcoming is not None:
+            if applied.answered < len(sent_seqs) and upcoming is not None:
                 upcoming.cancel()
                 upcoming = None
             return report, upcoming

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import to_json
 
 from hailong.config.reasons import ReasonCode
 from hailong.config.settings import KioskPolicy
@@ -99,6 +101,18 @@ class ItemResult(_Wire):
 
 class BatchResult(_Wire):
     results: list[ItemResult]
+
+
+_ITEM_RESULT_FIELDS = tuple(ItemResult.model_fields)
+
+
+def batch_result_json(results: Iterable[tuple[UUID, ItemStatus, str | None]]) -> bytes:
+    """The JSON of a `BatchResult` holding these results (`ItemResult`'s fields in
+    its order), byte for byte what `model_dump_json` gives, without building and
+    validating a model per item: the server answers a thousand at a time."""
+    return to_json(
+        {"results": [dict(zip(_ITEM_RESULT_FIELDS, result, strict=True)) for result in results]}
+    )
 
 
 class EnrollRequest(_Wire):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from hailong.kiosk.screens.keyboard import KeyPanel
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.vi_keyboard import Composer, Key, press
 from hailong.kiosk.viewmodels import (
     COMMENT_BACKGROUND,
@@ -23,7 +23,7 @@ from hailong.sync.wire import MAX_COMMENT
 Builder.load_file(str(Path(__file__).with_name("comment.kv")))
 
 
-class CommentScreen(Screen):
+class CommentScreen(FlatScreen):
     """Dispatches `on_send(text)` ("Send"), `on_send(None)` ("Skip"), and
     `on_activity()` on every key, so the page's time starts again."""
 

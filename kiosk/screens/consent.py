@@ -7,15 +7,15 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.properties import ColorProperty
-from kivy.uix.screenmanager import Screen
 
 from hailong.kiosk.screens import keyboard  # noqa: F401  (registers TouchButton for KV)
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.viewmodels import CONSENT_BACKGROUND, PRIMARY_COLOUR, SECONDARY_COLOUR
 
 Builder.load_file(str(Path(__file__).with_name("consent.kv")))
 
 
-class ConsentScreen(Screen):
+class ConsentScreen(FlatScreen):
     """Dispatches `on_answer(True)` for "Yes, call me", `on_answer(False)` for "No thanks"."""
 
     background = ColorProperty(CONSENT_BACKGROUND)

@@ -8,9 +8,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.screenmanager import Screen
 
-from hailong.kiosk.screens import widgets  # noqa: F401  (registers Smiley, PhotoFrame for KV)
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.staff import widgets as staff_widgets  # noqa: F401  (LanguageToggle)
 from hailong.kiosk.viewmodels import IdleView, LevelButtonView
 
@@ -25,7 +24,7 @@ class LevelButton(ButtonBehavior, BoxLayout):
     mouth = NumericProperty(0.0)
 
 
-class IdleScreen(Screen):
+class IdleScreen(FlatScreen):
     """Shows an `IdleView`; a tap on a level dispatches `on_rate(button)`, a tap on
     the language toggle `on_language_choice(language)`."""
 

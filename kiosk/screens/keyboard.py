@@ -1,5 +1,6 @@
-"""Touch buttons and key panels shared by the follow-up pages: the on-screen
-Vietnamese keyboard (comment page) and the phone keypad (phone page).
+"""Touch buttons and key panels: the on-screen Vietnamese keyboard (comment page),
+the phone keypad (phone page), and the keyboard that types into a text field (the
+technician's server URL and enrollment code).
 
 Keys sit where `vi_keyboard.key_rects` says, in fractions of the panel, so tests can
 find a key from the panel's place on screen alone.
@@ -10,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ColorProperty, ObjectProperty
-from kivy.uix.behaviors import ButtonBehavior
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty
+from kivy.uix.behaviors import ButtonBehavior, FocusBehavior
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 
-from hailong.kiosk.vi_keyboard import KEYBOARD_ROWS, Key, key_rects
+from hailong.kiosk.vi_keyboard import KEYBOARD_ROWS, Key, key_rects, press_at
 from hailong.kiosk.viewmodels import (
     KEY_COLOUR,
     KEYBOARD_BACKGROUND,
@@ -77,3 +78,28 @@ class KeyPanel(FloatLayout):
 
     def on_key(self, key: Key) -> None:
         """Default handler; the page binds the real one."""
+
+
+class FieldKeyboard(KeyPanel):
+    """A key panel that types into the text field `target` at its cursor, as a real
+    keyboard would: the field keeps its focus while the keys are tapped."""
+
+    target = ObjectProperty(None, allownone=True)
+    max_length = NumericProperty(200)
+
+    def on_touch_down(self, touch: object) -> bool:
+        if self.collide_point(*touch.pos):  # type: ignore[attr-defined]
+            # Kivy takes the focus from a field at the end of any touch elsewhere.
+            FocusBehavior.ignored_touch.append(touch)
+        return super().on_touch_down(touch)
+
+    def on_key(self, key: Key) -> None:
+        field = self.target
+        if field is None:
+            return
+        text, cursor, self.shift = press_at(
+            field.text, field.cursor_index(), key, shift=self.shift,
+            max_length=int(self.max_length),
+        )
+        field.text = text
+        field.cursor = field.get_cursor_from_index(cursor)

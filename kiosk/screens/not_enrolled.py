@@ -6,12 +6,12 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.properties import ColorProperty
-from kivy.uix.screenmanager import Screen
 
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.viewmodels import NOT_ENROLLED_BACKGROUND
 
 Builder.load_file(str(Path(__file__).with_name("not_enrolled.kv")))
 
 
-class NotEnrolledScreen(Screen):
+class NotEnrolledScreen(FlatScreen):
     background = ColorProperty(NOT_ENROLLED_BACKGROUND)

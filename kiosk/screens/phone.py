@@ -7,9 +7,9 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from hailong.kiosk.screens.keyboard import KeyPanel
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.vi_keyboard import Key
 from hailong.kiosk.viewmodels import (
     KEYPAD_ROWS,
@@ -24,7 +24,7 @@ from hailong.kiosk.viewmodels import (
 Builder.load_file(str(Path(__file__).with_name("phone.kv")))
 
 
-class PhoneScreen(Screen):
+class PhoneScreen(FlatScreen):
     """Dispatches `on_send(number)` ("Send", only for a valid number), `on_send(None)`
     ("Skip"), and `on_activity()` on every key."""
 

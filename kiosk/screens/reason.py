@@ -7,9 +7,9 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.properties import ColorProperty
-from kivy.uix.screenmanager import Screen
 
 from hailong.kiosk.screens.keyboard import TouchButton
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.viewmodels import (
     CHOICE_COLOUR,
     PRIMARY_COLOUR,
@@ -26,7 +26,7 @@ class ReasonButton(TouchButton):
     """One reason, its words large enough to read at arm's length."""
 
 
-class ReasonScreen(Screen):
+class ReasonScreen(FlatScreen):
     """Shows the reasons; a tap dispatches `on_reason(code)`, "Skip" `on_reason(None)`."""
 
     background = ColorProperty(REASON_BACKGROUND)

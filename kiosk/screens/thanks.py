@@ -7,12 +7,12 @@ from pathlib import Path
 
 from kivy.lang import Builder
 from kivy.properties import ColorProperty
-from kivy.uix.screenmanager import Screen
 
+from hailong.kiosk.screens.widgets import FlatScreen  # also registers Tick for KV
 from hailong.kiosk.viewmodels import THANKS_BACKGROUND
 
 Builder.load_file(str(Path(__file__).with_name("thanks.kv")))
 
 
-class ThanksScreen(Screen):
+class ThanksScreen(FlatScreen):
     background = ColorProperty(THANKS_BACKGROUND)

@@ -15,10 +15,12 @@ thread (slow work — Argon2, enrollment — runs in a thread and comes back thr
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,8 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from hailong.i18n import _
+from hailong.kiosk import trace
+from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.staff.lockout import Lockouts
 from hailong.kiosk.staff.overrides import (
     OverrideError,
@@ -70,6 +74,21 @@ KEYBOARD_SPECIALS = 256
 MAX_PIN = 12
 
 
+@dataclass
+class StaffUi:
+    """The staff menu's screens, in the modal view that covers the citizen's."""
+
+    menu: MenuScreen
+    roster: RosterScreen
+    pin: PinScreen
+    supervisor: SupervisorScreen
+    screens: ScreenManager
+    modal: ModalView
+    # Made when first opened: its text fields make Kivy probe for clipboard tools
+    # (and log their absence loudly), which most openings of the menu need not do.
+    technician: TechnicianScreen | None = None
+
+
 class StaffDesk:
     def __init__(self, app: HaiLongKioskApp, citizen: ScreenManager) -> None:
         self.app = app
@@ -82,35 +101,16 @@ class StaffDesk:
         self._pin_for: tuple[str, int | None] = ("", None)
         self._pin_hash: str | None = None
         self._after_pin: Callable[[], None] = lambda: None
+        # The staff screens: made when the menu opens, dropped when it closes (a
+        # citizen's kiosk spends its day without them).
+        self._ui: StaffUi | None = None
         self._build()
 
     # -- building ------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.menu = MenuScreen(name="menu")
-        self.menu.bind(on_choice=lambda _s, choice: self._menu_choice(choice))
-        self.roster = RosterScreen(name="roster")
-        self.roster.bind(on_pick=lambda _s, officer_id: self._ask_officer_pin(officer_id),
-                         on_back=lambda _s: self._show("menu"))
-        self.pin = PinScreen(name="pin")
-        self.pin.bind(on_key=lambda _s, key: self._pin_key(key),
-                      on_back=lambda _s: self._show("menu"))
-        self.supervisor = SupervisorScreen(name="supervisor")
-        self.supervisor.bind(on_back=lambda _s: self._show("menu"))
-        # Made when first opened: its text fields make Kivy probe for clipboard tools
-        # (and log their absence loudly), which a citizen's kiosk need not do at start.
-        self._technician: TechnicianScreen | None = None
-        self.screens = ScreenManager(transition=NoTransition())
-        for screen in (self.menu, self.roster, self.pin, self.supervisor):
-            self.screens.add_widget(screen)
-        self.modal = ModalView(
-            auto_dismiss=False,
-            size_hint=(1, 1),
-            background_color=(0, 0, 0, 0),
-            overlay_color=(0, 0, 0, 0),
-        )
-        self.modal.add_widget(self.screens)
-        self.modal.bind(on_dismiss=lambda _m: self._closed())
+        """What the citizen's screens carry for staff: the mark and the language toggle.
+        The staff screens themselves are made when the menu opens (`ui`)."""
         idle = self.citizen.get_screen("idle")
         idle.language = self.app.language
         idle.bind(on_language_choice=lambda _s, language: self.choose_language(language))
@@ -120,6 +120,37 @@ class StaffDesk:
                 mark = StaffMark(pos_hint={"x": 0.008, "top": 0.985})
                 mark.bind(on_hold=lambda _m: self.open())
                 self.citizen.get_screen(name).add_widget(mark)
+
+    @property
+    def ui(self) -> StaffUi:
+        if self._ui is None:
+            self._ui = self._make_ui()
+        return self._ui
+
+    def _make_ui(self) -> StaffUi:
+        menu = MenuScreen(name="menu")
+        menu.bind(on_choice=lambda _s, choice: self._menu_choice(choice))
+        roster = RosterScreen(name="roster")
+        roster.bind(on_pick=lambda _s, officer_id: self._ask_officer_pin(officer_id),
+                    on_back=lambda _s: self._show("menu"))
+        pin = PinScreen(name="pin")
+        pin.bind(on_key=lambda _s, key: self._pin_key(key),
+                 on_back=lambda _s: self._show("menu"))
+        supervisor = SupervisorScreen(name="supervisor")
+        supervisor.bind(on_back=lambda _s: self._show("menu"))
+        screens = ScreenManager(transition=NoTransition())
+        for screen in (menu, roster, pin, supervisor):
+            screens.add_widget(screen)
+        modal = ModalView(
+            auto_dismiss=False,
+            size_hint=(1, 1),
+            background_color=(0, 0, 0, 0),
+            overlay_color=(0, 0, 0, 0),
+        )
+        modal.add_widget(screens)
+        modal.bind(on_dismiss=lambda _m: self._closed())
+        log.info("staff screens made")
+        return StaffUi(menu, roster, pin, supervisor, screens, modal)
 
     def start(self) -> None:
         """Listen to the window and start the periodic checks (once the app runs)."""
@@ -135,7 +166,7 @@ class StaffDesk:
 
     @property
     def is_open(self) -> bool:
-        return self.modal.parent is not None
+        return self._ui is not None and self._ui.modal.parent is not None
 
     def open(self) -> None:
         if self.is_open:
@@ -143,41 +174,55 @@ class StaffDesk:
         log.info("staff menu opened")
         self._last_touch = time.monotonic()
         self._show("menu")
-        self.modal.open(animation=False)
+        # The staff screens are flat, painted by the window's clear colour: the
+        # citizen's screen under them is hidden (Kivy skips a canvas at opacity 0).
+        self.citizen.opacity = 0
+        self.ui.modal.open(animation=False)
+        self.ui.menu.paint()
 
     def close(self) -> None:
         if self.is_open:
-            self.modal.dismiss(animation=False)
+            self.ui.modal.dismiss(animation=False)
 
     def _closed(self) -> None:
         self.controller.set_button_test(None)
         self._pin = ""
+        if self._ui is not None and self._ui.technician is not None:
+            # A text field left focused would take the next badge scan's keys.
+            self._ui.technician.reset()
+        # Made again at the next opening; late answers (a PIN check, an enrollment)
+        # find no screen to update and leave it at that.
+        self._ui = None
+        self.citizen.opacity = 1
+        citizen_screen = self.citizen.current_screen
+        if isinstance(citizen_screen, FlatScreen):
+            citizen_screen.paint()
         log.info("staff menu closed")
 
     def _show(self, name: str) -> None:
         if name == "menu":
             self.controller.set_button_test(None)
             self._refresh_menu()
-        self.screens.current = name
+        self.ui.screens.current = name
         log.info("staff screen: %s", name)
 
     def _refresh_menu(self) -> None:
         card = self.controller.officer_card()
-        self.menu.officer_present = card is not None
+        self.ui.menu.officer_present = card is not None
         if card is None:
-            self.menu.status = _("Nobody is signed in at this counter.")
+            self.ui.menu.status = _("Nobody is signed in at this counter.")
             return
         end = next_shift_end(datetime.now(UTC), self.controller.policy.opening_hours)
-        self.menu.status = _("{name} is signed in.").format(name=card.name)
+        self.ui.menu.status = _("{name} is signed in.").format(name=card.name)
         if end is not None:
-            self.menu.status += " " + _("Open period ends at {time}.").format(
+            self.ui.menu.status += " " + _("Open period ends at {time}.").format(
                 time=end.strftime("%H:%M")
             )
 
     def _menu_choice(self, choice: str) -> None:
         if choice == "sign_in":
-            self.roster.message = ""
-            self.roster.show(roster_entries(self.controller.roster(), self.controller.photo_dir))
+            self.ui.roster.message = ""
+            self.ui.roster.show(roster_entries(self.controller.roster(), self.controller.photo_dir))
             self._show("roster")
         elif choice == "sign_out":
             self.controller.sign_out()
@@ -190,7 +235,9 @@ class StaffDesk:
             opens = self._open_supervisor if choice == "supervisor" else self._open_technician
             self._ask_pin(heading, (choice, None), pin_hash, opens)
             if not pin_hash:
-                self.pin.message = _("No PIN is set for this screen (see `hailong kiosk set-pin`).")
+                self.ui.pin.message = _(
+                    "No PIN is set for this screen (see `hailong kiosk set-pin`)."
+                )
         else:
             self.close()
 
@@ -207,7 +254,7 @@ class StaffDesk:
             lambda: self._sign_in(officer_id),
         )
         if not officer.pin_hash:
-            self.pin.message = _("You have no PIN yet: scan your badge instead.")
+            self.ui.pin.message = _("You have no PIN yet: scan your badge instead.")
 
     def _ask_pin(
         self, heading: str, who: tuple[str, int | None], pin_hash: str | None,
@@ -217,10 +264,10 @@ class StaffDesk:
         self._pin_for = who
         self._pin_hash = pin_hash
         self._after_pin = then
-        self.pin.heading = heading
-        self.pin.dots = ""
-        self.pin.message = ""
-        self.pin.busy = False
+        self.ui.pin.heading = heading
+        self.ui.pin.dots = ""
+        self.ui.pin.message = ""
+        self.ui.pin.busy = False
         self._show_lock()
         self._show("pin")
 
@@ -230,11 +277,11 @@ class StaffDesk:
 
     def _show_lock(self) -> float:
         left = self.lockouts.remaining(self._lock_name())
-        self.pin.locked = lock_message(left) if left > 0 else ""
+        self.ui.pin.locked = lock_message(left) if left > 0 else ""
         return left
 
     def _pin_key(self, key: str) -> None:
-        if self.pin.busy:
+        if self.ui.pin.busy:
             return
         if key == "clear":
             self._pin = ""
@@ -243,17 +290,17 @@ class StaffDesk:
             return
         elif len(self._pin) < MAX_PIN:
             self._pin += key
-        self.pin.dots = pin_dots(self._pin)
+        self.ui.pin.dots = pin_dots(self._pin)
 
     def _check_pin(self) -> None:
         typed, self._pin = self._pin, ""
-        self.pin.dots = ""
+        self.ui.pin.dots = ""
         if not typed or self._show_lock() > 0:
             return
         if not self._pin_hash:
             return
-        self.pin.busy = True
-        self.pin.message = ""
+        self.ui.pin.busy = True
+        self.ui.pin.message = ""
         pin_hash, name, who = self._pin_hash, self._lock_name(), self._pin_for
 
         def verify() -> None:
@@ -264,8 +311,10 @@ class StaffDesk:
         threading.Thread(target=verify, name="pin-check", daemon=True).start()
 
     def _pin_checked(self, who: tuple[str, int | None], name: str, ok: bool) -> None:
-        self.pin.busy = False
-        if who != self._pin_for or self.screens.current != "pin":
+        if not self.is_open:
+            return
+        self.ui.pin.busy = False
+        if who != self._pin_for or self.ui.screens.current != "pin":
             return
         if ok:
             self.lockouts.succeeded(name)
@@ -274,7 +323,7 @@ class StaffDesk:
             return
         locked_for = self.lockouts.failed(name)
         log.info("wrong PIN: %s (locked for %.0f s)", name, locked_for)
-        self.pin.message = _("Wrong PIN.")
+        self.ui.pin.message = _("Wrong PIN.")
         self._show_lock()
 
     # -- officers ------------------------------------------------------------------------
@@ -299,7 +348,7 @@ class StaffDesk:
         # sense, so a technician's typing elsewhere is never taken for a scan.
         self._last_touch = time.monotonic()
         listening = (not self.is_open and self.citizen.current == "idle") or (
-            self.is_open and self.screens.current == "roster"
+            self.is_open and self.ui.screens.current == "roster"
         )
         if not listening:
             return False
@@ -318,7 +367,7 @@ class StaffDesk:
         if officer is None:
             log.info("a badge that is on nobody's card was scanned")
             if self.is_open:
-                self.roster.message = _("This badge is not on this counter's roster.")
+                self.ui.roster.message = _("This badge is not on this counter's roster.")
             return
         log.info("badge scanned")
         self._sign_in(officer.id)
@@ -336,14 +385,20 @@ class StaffDesk:
             today,
             no_officer=_("(nobody signed in)"),
         )
-        self.supervisor.show(supervisor_view(rows, controller.store.sync_status(), timezone))
+        self.ui.supervisor.show(supervisor_view(rows, controller.store.sync_status(), timezone))
         self._show("supervisor")
+        traced = trace.shared()
+        if traced.enabled:
+            # What the supervisor reads, for the GUI tests (and anyone tracing the app).
+            traced.mark("supervisor table " + json.dumps(
+                self.ui.supervisor.table_texts(), ensure_ascii=False))
 
     # -- technician ------------------------------------------------------------------------
 
     @property
     def technician(self) -> TechnicianScreen:
-        if self._technician is None:
+        ui = self.ui
+        if ui.technician is None:
             screen = TechnicianScreen(name="technician")
             screen.bind(
                 on_button_test=lambda _s, on: self._button_test(on),
@@ -351,9 +406,15 @@ class StaffDesk:
                 on_enroll=lambda _s, code: self._enroll(code),
                 on_back=lambda _s: self._show("menu"),
             )
-            self.screens.add_widget(screen)
-            self._technician = screen
-        return self._technician
+            ui.screens.add_widget(screen)
+            ui.technician = screen
+        return ui.technician
+
+    def _to_technician(self, action: Callable[[TechnicianScreen], None]) -> None:
+        """A late answer (a box press under test, an enrollment) for the technician's
+        screen, which may have closed since."""
+        if self._ui is not None and self._ui.technician is not None:
+            action(self._ui.technician)
 
     def _open_technician(self) -> None:
         self.technician.reset()
@@ -410,7 +471,7 @@ class StaffDesk:
 
         def pressed(button: int) -> None:
             # The box driver's thread: the light is lit on Kivy's.
-            Clock.schedule_once(lambda _dt: self.technician.light(button))
+            Clock.schedule_once(lambda _dt: self._to_technician(lambda t: t.light(button)))
 
         self.controller.set_button_test(pressed)
 
@@ -421,8 +482,12 @@ class StaffDesk:
                           value.strip())
         except OverrideError as exc:
             log.info("technician's change of %s.%s refused: %s", section, field, exc)
-            self.technician.say(_("Not saved: {problems}").format(problems="; ".join(
-                exc.problems)), ok=False)
+            message = _("Not saved: {problems}").format(problems="; ".join(exc.problems))
+            if field == "server_url":
+                # The settings' own words are English; the example reads in any language.
+                message += "\n" + _("A server URL looks like {example}.").format(
+                    example="http://10.0.0.5:8080")
+            self.technician.say(message, ok=False)
             return
         log.info("technician changed %s.%s", section, field)
         self._refresh_technician(fields=True)
@@ -445,8 +510,9 @@ class StaffDesk:
                                 settings.kiosk.photo_dir, settings.sync.timeout_s)
             except SyncError as exc:
                 failure = str(exc)
-                Clock.schedule_once(lambda _dt: self.technician.say(
-                    _("Enrollment failed: {error}").format(error=failure), ok=False))
+                message = _("Enrollment failed: {error}").format(error=failure)
+                Clock.schedule_once(lambda _dt: self._to_technician(
+                    lambda t: t.say(message, ok=False)))
                 return
             Clock.schedule_once(lambda _dt: self._enrolled(config))
 
@@ -454,13 +520,15 @@ class StaffDesk:
 
     def _enrolled(self, config: Any) -> None:
         self.controller.apply_config(config)
-        self._refresh_technician()
-        self.technician.say(
-            _("Enrolled as kiosk {kiosk} at {counter}. The kiosk restarts now.").format(
-                kiosk=config.kiosk_id, counter=config.counter.name
-            ),
-            ok=True,
+        message = _("Enrolled as kiosk {kiosk} at {counter}. The kiosk restarts now.").format(
+            kiosk=config.kiosk_id, counter=config.counter.name
         )
+
+        def tell(screen: TechnicianScreen) -> None:
+            self._refresh_technician()
+            screen.say(message, ok=True)
+
+        self._to_technician(tell)
         # The box driver and the citizen's screens start enrolled only at start-up;
         # the service manager starts the kiosk again at once.
         Clock.schedule_once(lambda _dt: self.app.stop(), 3.0)
@@ -490,9 +558,9 @@ class StaffDesk:
             self.close()
         if not self.is_open and idle_for >= LANGUAGE_TIMEOUT_S:
             self._default_language()
-        if self.is_open and self.screens.current == "technician":
+        if self.is_open and self.ui.screens.current == "technician":
             self._refresh_technician()
-        if self.is_open and self.screens.current == "pin":
+        if self.is_open and self.ui.screens.current == "pin":
             # The wait shown counts down, and the banner goes when the lock ends.
             self._show_lock()
         self._check_shift()

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
-
+from hailong.config.loader import ConfigError, validate
 from hailong.config.settings import KioskFile
 from hailong.i18n import _
 
@@ -56,12 +55,14 @@ def apply_overrides(settings: KioskFile, overrides: dict[str, Any]) -> KioskFile
     for section, values in overrides.items():
         merged[section] = {**merged[section], **values}
     try:
-        return KioskFile.model_validate(merged)
-    except ValidationError as exc:
+        return validate(KioskFile, merged, file="")
+    except ConfigError as exc:
+        # The settings file's own wording, in the kiosk's language (not pydantic's English).
         raise OverrideError(
             [
-                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-                for error in exc.errors()
+                _("{key}: expected {expected}; found {found}").format(
+                    key=problem.key, expected=problem.expected, found=problem.found)
+                for problem in exc.problems
             ]
         ) from None
 

@@ -12,17 +12,32 @@ from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, Str
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
-from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
 
-from hailong.kiosk.screens import widgets as _citizen_widgets  # noqa: F401  (PhotoFrame)
+from hailong.kiosk.screens.keyboard import FieldKeyboard
+from hailong.kiosk.screens.widgets import FlatScreen  # also registers PhotoFrame for KV
 from hailong.kiosk.staff import widgets as _staff_widgets  # noqa: F401  (Keypad, StaffButton)
-from hailong.kiosk.staff.views import RosterEntry, SupervisorView, TechnicianView
+from hailong.kiosk.staff.views import (
+    STAFF_BACKGROUND,
+    TECHNICIAN_KEYBOARD,
+    RosterEntry,
+    SupervisorView,
+    TechnicianView,
+)
+from hailong.kiosk.vi_keyboard import URL_KEYBOARD_ROWS
+from hailong.kiosk.viewmodels import rgba
 
 for _name in ("menu", "roster", "pin", "supervisor", "technician"):
     Builder.load_file(str(Path(__file__).with_name(f"{_name}.kv")))
 
 
-class MenuScreen(Screen):
+class StaffScreen(FlatScreen):
+    """A staff screen: all of them share one dark background."""
+
+    background = ColorProperty(rgba(STAFF_BACKGROUND))
+
+
+class MenuScreen(StaffScreen):
     """Sign in, sign out, supervisor, technician, back: dispatches `on_choice(name)`."""
 
     status = StringProperty("")
@@ -39,7 +54,7 @@ class RosterCell(ButtonBehavior, BoxLayout):
     photo = StringProperty("")
 
 
-class RosterScreen(Screen):
+class RosterScreen(StaffScreen):
     """The officers' photos; dispatches `on_pick(officer_id)` and `on_back`."""
 
     message = StringProperty("")
@@ -64,7 +79,7 @@ class RosterScreen(Screen):
         """Default handler."""
 
 
-class PinScreen(Screen):
+class PinScreen(StaffScreen):
     """A keypad for one PIN; dispatches `on_key(name)` and `on_back`."""
 
     heading = StringProperty("")
@@ -81,7 +96,7 @@ class PinScreen(Screen):
         """Default handler."""
 
 
-class SupervisorScreen(Screen):
+class SupervisorScreen(StaffScreen):
     sync = StringProperty("")
     __events__ = ("on_back",)
 
@@ -100,6 +115,12 @@ class SupervisorScreen(Screen):
                 table.add_widget(TableCell(text=text))
         self.sync = view.sync
 
+    def table_texts(self) -> list[list[str]]:
+        """The table as drawn, row by row (the header first)."""
+        table = self.ids.table
+        cells = [cell.text for cell in reversed(table.children)]
+        return [cells[i : i + table.cols] for i in range(0, len(cells), table.cols)]
+
     def on_back(self) -> None:
         """Default handler."""
 
@@ -113,9 +134,10 @@ class TestLight(Label):
     colour = ColorProperty((0.5, 0.5, 0.5, 1))
 
 
-class TechnicianScreen(Screen):
+class TechnicianScreen(StaffScreen):
     """Dispatches `on_button_test(on)`, `on_save(field, value)`, `on_enroll(code)`,
-    `on_back`."""
+    `on_back`. Its text fields are typed on its own on-screen keyboard, which takes
+    the place of the status lines while one of them has the focus."""
 
     box = StringProperty("")
     version = StringProperty("")
@@ -126,6 +148,40 @@ class TechnicianScreen(Screen):
     message_ok = BooleanProperty(True)
     testing = BooleanProperty(False)
     __events__ = ("on_button_test", "on_save", "on_enroll", "on_back")
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        # The status lines and the keyboard take turns in the left column: held here,
+        # since the one off screen has no other owner.
+        self._status = self.ids.status
+        # The column itself, not the weak proxy `ids` holds, so that `parent` compares.
+        self._left = self._status.parent
+        self._keyboard = FieldKeyboard(
+            rows=URL_KEYBOARD_ROWS, background=rgba(TECHNICIAN_KEYBOARD),
+            size_hint_y=None,
+        )
+        self._keys = BoxLayout(orientation="vertical")
+        self._keys.add_widget(Widget())
+        self._keys.add_widget(self._keyboard)
+        self._keys.bind(width=lambda _box, width: setattr(self._keyboard, "height", width * 0.62))
+        for field in (self.ids.server_url, self.ids.code):
+            field.bind(focus=self._focus_changed)
+
+    def _focus_changed(self, field: object, focused: bool) -> None:
+        """The on-screen keyboard comes with the focus of a text field and goes with it
+        (a USB keyboard types into the field as well)."""
+        left = self._left
+        if focused:
+            self._keyboard.target = field
+            self._keyboard.shift = False
+            if self._status.parent is left:
+                left.remove_widget(self._status)
+                left.add_widget(self._keys, index=len(left.children))
+        elif self._keyboard.target is field:
+            self._keyboard.target = None
+            if self._keys.parent is left:
+                left.remove_widget(self._keys)
+                left.add_widget(self._status, index=len(left.children))
 
     def show(self, view: TechnicianView, *, fields: bool) -> None:
         """With `fields`, the port and URL fields are set too."""
@@ -142,6 +198,8 @@ class TechnicianScreen(Screen):
     def reset(self) -> None:
         """As a technician opening it finds it: no test under way, no message."""
         self.ids.test_toggle.state = "normal"
+        self.ids.server_url.focus = False
+        self.ids.code.focus = False
         self.ids.code.text = ""
         self.say("", ok=True)
 

@@ -19,11 +19,13 @@ from hailong.kiosk.staff.views import (
     MENU_TECHNICIAN,
     ROSTER_COLUMNS,
     ROSTER_PANEL,
+    SERVER_URL_ROW,
     STAFF_MARK,
     SUPERVISOR_HEADER,
-    TECHNICIAN_HEADER,
+    TECHNICIAN_KEYBOARD,
 )
 from hailong.kiosk.viewmodels import THANKS_BACKGROUND
+from hailong.kiosk.xdisplay import click, colour_box
 
 log = logging.getLogger(__name__)
 
@@ -70,4 +72,10 @@ def staff_screenshots(
         kiosk.wait_for(showing(MENU_TECHNICIAN))
         kiosk.tap_colour(MENU_TECHNICIAN)
         enter_pin(kiosk, DEMO_PIN)
-        save("kiosk-staff-technician", kiosk.wait_for(showing(TECHNICIAN_HEADER)))
+        technician = kiosk.wait_for(showing(SERVER_URL_ROW))
+        save("kiosk-staff-technician", technician)
+        # A tap in the server URL field brings up the on-screen keyboard.
+        row = colour_box(technician, SERVER_URL_ROW)
+        assert row is not None
+        click(display, kiosk.window, row.x + int(row.width * 0.6), row.y + row.height // 2)
+        save("kiosk-staff-technician-keyboard", kiosk.wait_for(showing(TECHNICIAN_KEYBOARD)))

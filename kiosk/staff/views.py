@@ -32,6 +32,9 @@ SUPERVISOR_HEADER = "#3b5b98"
 TECHNICIAN_HEADER = "#684a8a"
 SERVER_URL_ROW = "#3a4c57"
 BUTTON_TEST_ROW = "#3d4f5a"
+TECHNICIAN_KEYBOARD = "#44606e"
+MESSAGE_SAVED = "#1f5a3a"
+MESSAGE_REFUSED = "#7a2a24"
 
 # The keypad's keys, row by row (the GUI tests find a key's place from this).
 KEYPAD_ROWS: tuple[tuple[str, ...], ...] = (

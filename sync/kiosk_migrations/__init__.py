@@ -8,7 +8,10 @@ A new revision goes in `versions/` with the next number, `down_revision` set to 
 previous one, and `op.batch_alter_table(...)` for any change to an existing table
 (SQLite cannot alter most things in place; batch mode copies the table). From a Python
 shell, `alembic.command.revision(alembic_config(conn), autogenerate=True, message=...)`
-drafts one against a database at the current head.
+drafts one against a database at the current head, and `HEAD` below moves to it.
+
+Alembic is imported only when a database is behind `HEAD` (about 10 MB of a kiosk's
+memory otherwise): `is_current` reads the stored revision with plain SQL.
 """
 
 from __future__ import annotations
@@ -16,12 +19,28 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent
+
+# The newest revision in `versions/`; a test checks that Alembic agrees.
+HEAD = "0002"
+
+
+def is_current(connection: Connection) -> bool:
+    """Whether the database already stands at `HEAD` (a new, empty one does not)."""
+    has_table = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).first()
+    if has_table is None:
+        return False
+    stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return [row[0] for row in stored] == [HEAD]
 
 
 def alembic_config(
@@ -29,6 +48,8 @@ def alembic_config(
 ) -> Config:
     """`extra_version_locations` adds folders of revisions after ours (tests use it to
     rehearse a future upgrade)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -43,4 +64,6 @@ def upgrade(
     revision: str = "head",
     extra_version_locations: Sequence[Path] = (),
 ) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection, extra_version_locations), revision)

@@ -3,17 +3,14 @@ over a period, for the people who may see scores, over their own units only."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import Response
 from pydantic import BaseModel
 
 from hailong.i18n import _
-from hailong.sync.server import audit, scope, xlsx
+from hailong.sync.server import audit, scope, tables
 from hailong.sync.server.deps import DB, ApiUser, PeriodEnd, PeriodStart, as_utc, client_address
 from hailong.sync.server.scores import (
     Level,
@@ -87,15 +84,6 @@ def table_rows(rows: list[ScoreRow]) -> list[list[Any]]:
     ]
 
 
-def _csv(rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(TABLE_COLUMNS)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
-    # The byte-order mark makes spreadsheets read the Vietnamese names as UTF-8.
-    return "\ufeff" + buffer.getvalue()
-
-
 @router.get(
     "/scores",
     response_model=ScoreBoard,
@@ -141,11 +129,5 @@ def scores(
                           target_percent=goals.target, min_valid=min_valid, rows=rows)
     audit.record(db, user, "export", f"scores of {level}s ({format_})",
                  audit.period_detail(period.start, period.end), client=client_address(request))
-    name = f"scores-{level}s.{format_}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format_ == "csv":
-        return Response(_csv(table_rows(rows)), media_type="text/csv; charset=utf-8",
-                        headers=headers)
-    content = xlsx.workbook(f"{level}s", TABLE_COLUMNS, table_rows(rows))
-    return Response(content, media_type=XLSX_TYPE, headers=headers)
-
+    table = tables.Table(f"{level}s", TABLE_COLUMNS, table_rows(rows))
+    return tables.table_response(table, format_, f"scores-{level}s")

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +20,7 @@ from uuid import UUID
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from hailong.sync.server import tables
 from hailong.sync.server.models import Counter, Officer, Rating
 from hailong.sync.wire import ExportedRating
 
@@ -147,24 +146,10 @@ def page_end(
     return Cursor(received_at, rating_id), len(rows) > limit
 
 
-def _csv_text(row: Iterable[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(row)
-    return buffer.getvalue()
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ";".join(value)
-    return "" if value is None else value
-
-
 def csv_header() -> str:
     """The column names, after a byte-order mark: spreadsheets then read the
     Vietnamese names as UTF-8."""
-    return "\ufeff" + _csv_text(CSV_COLUMNS)
+    return tables.BOM + tables.csv_line(CSV_COLUMNS)
 
 
 def csv_stream(
@@ -192,10 +177,7 @@ def csv_stream(
         if not rows:
             return
         items = [_exported(row) for row in rows]
-        yield "".join(
-            _csv_text(_csv_value(value) for value in item.model_dump(mode="json").values())
-            for item in items
-        )
+        yield "".join(tables.csv_line(item.model_dump(mode="json").values()) for item in items)
         if len(rows) < CSV_CHUNK:
             return
         position = _key(items[-1])

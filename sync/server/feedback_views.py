@@ -127,9 +127,10 @@ class CommentPage:
 
 def comments(
     session: Session, user: User, unit_ids: set[int] | None, period: Period, page: int = 1,
+    page_size: int | None = PAGE_SIZE,
 ) -> CommentPage:
     """Ratings with a comment or a callback number of `unit_ids` (None: every
-    unit), newest first, one page."""
+    unit), newest first, one page of `page_size` (None: all of them on one page)."""
     where = [or_(Rating.comment.is_not(None), Rating.callback_phone.is_not(None))]
     if unit_ids is not None:
         where.append(Counter.unit_id.in_(unit_ids))
@@ -145,7 +146,8 @@ def comments(
     base = (select(Rating.id).join(Counter, Counter.id == Rating.counter_id)
             .join(Unit, Unit.id == Counter.unit_id).where(*where))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
+    size = page_size or max(total, 1)
+    pages = max(1, -(-total // size))
     query = (
         select(Rating.corrected_time, Rating.sipas_level, Counter.unit_id, Unit.name,
                Officer.name, Rating.reason, Rating.comment, Rating.callback_phone,
@@ -155,8 +157,8 @@ def comments(
         .outerjoin(Officer, Officer.id == Rating.officer_id)
         .where(*where)
         .order_by(Rating.corrected_time.desc(), Rating.id)
-        .limit(PAGE_SIZE)
-        .offset((min(page, pages) - 1) * PAGE_SIZE)
+        .limit(size)
+        .offset((min(page, pages) - 1) * size)
     )
     rows = []
     for at, level, unit_id, unit_name, officer, reason, text, phone, consent in session.execute(

@@ -1,6 +1,7 @@
 """`/fleet`: every kiosk the person looks after, with its state from the last
 heartbeat, backlog, versions, clock skew and sequence gaps. For technicians and
-administrators, and supervisors for their own units."""
+administrators, and supervisors for their own units. `/fleet/export` downloads
+the table as CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from hailong.i18n import _
-from hailong.sync.server import scope
+from hailong.sync.server import page_tables, scope, tables
 from hailong.sync.server.deps import DB, PageUser, utc_now
 from hailong.sync.server.heartbeat import fleet
+from hailong.sync.server.models import User
 from hailong.sync.server.web import LOCAL_TZ, PageError, check_csrf, render
 from hailong.sync.wire import KioskStatus
 
@@ -66,17 +69,28 @@ def skew_text(skew_ms: int | None) -> str:
     return ("0.0" if text in ("+0.0", "-0.0") else text) + " s"
 
 
-@router.get("/fleet", response_class=HTMLResponse)
-def fleet_page(
-    request: Request,
-    user: PageUser,
-    db: DB,
-    sort: Annotated[Sort, Query()] = "state",
-) -> HTMLResponse:
+def _kiosks(user: User, db: Session, sort: Sort, now: datetime) -> list[KioskStatus]:
     if not scope.may_see_fleet(user):
         raise PageError(status.HTTP_403_FORBIDDEN, _("Your role does not look after kiosks."))
+    return sorted(fleet(db, scope.visible_unit_ids(db, user), now), key=SORT_KEYS[sort])
+
+
+SortParam = Annotated[Sort, Query()]
+
+
+@router.get("/fleet", response_class=HTMLResponse)
+def fleet_page(request: Request, user: PageUser, db: DB, sort: SortParam = "state") -> HTMLResponse:
     now = utc_now()
-    kiosks = sorted(fleet(db, scope.visible_unit_ids(db, user), now), key=SORT_KEYS[sort])
+    kiosks = _kiosks(user, db, sort, now)
     return render(request, "fleet.html", user=user, kiosks=kiosks, sort=sort,
                   counts=Counter(k.state for k in kiosks), states=state_names(),
                   ago=lambda moment: ago(moment, now), skew=skew_text, local_tz=LOCAL_TZ)
+
+
+@router.get("/fleet/export")
+def fleet_export(
+    request: Request, user: PageUser, db: DB, sort: SortParam = "state",
+    fmt: Annotated[tables.Format, Query(alias="format")] = "csv",
+) -> Response:
+    made = page_tables.fleet_table(_kiosks(user, db, sort, utc_now()), state_names())
+    return tables.page_download(request, db, user, made, fmt, "kiosks", f"sorted by {sort}")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from hailong.i18n import _
 from hailong.sync.wire import FEEDBACK_FIELDS, Batch, ItemResult, RatingItem
@@ -33,6 +35,7 @@ MAX_BIGINT = 2**63 - 1
 MAX_BOX_SERIAL = 64
 # A boot older than this is not believed: the time stays the kiosk's, unverified.
 MAX_BOOT_AGE = timedelta(days=3660)
+_MAX_BOOT_AGE_MS = MAX_BOOT_AGE // timedelta(milliseconds=1)
 
 
 def _storage_problem(item: RatingItem) -> str | None:
@@ -49,7 +52,20 @@ def _storage_problem(item: RatingItem) -> str | None:
     serial = item.box_serial
     if serial is not None and (len(serial) > MAX_BOX_SERIAL or not serial.isprintable()):
         return _("box_serial must be at most {n} printable characters").format(n=MAX_BOX_SERIAL)
+    if item.comment is not None and not _storable_text(item.comment):
+        return _("comment must be text without NUL characters or lone surrogates")
     return None
+
+
+def _storable_text(text: str) -> bool:
+    """Whether PostgreSQL can hold `text`: UTF-8 without NUL."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def item_problem(item: RatingItem, scope: KioskScope) -> str | None:
@@ -72,25 +88,38 @@ def item_problem(item: RatingItem, scope: KioskScope) -> str | None:
     return None
 
 
-# Built once: content_hash runs for every uploaded item, and json.dumps with
-# non-default options builds a new encoder on each call.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The item's fields in the canonical JSON's key order, read in one call: content_hash
+# runs for every uploaded item, and building the dict through `model_dump` and the
+# text through `json` cost twice what the serialisation below does.
+_HASHED_FIELDS = tuple(sorted(RatingItem.model_fields))
+_HASHED_VALUES = operator.attrgetter(*_HASHED_FIELDS)
 _FEEDBACK_DEFAULTS = tuple(
     (name, RatingItem.model_fields[name].default) for name in FEEDBACK_FIELDS
 )
+_DATETIME = TypeAdapter(datetime)
 
 
 def content_hash(item: RatingItem) -> str:
     """sha256 of the item's canonical JSON: equal for a resend of the same rating,
-    different as soon as any field differs."""
-    data = item.model_dump(mode="json")
+    different as soon as any field differs.
+
+    The canonical JSON is what the first release hashed, byte for byte (stored
+    ratings keep their hash): the item's JSON form with sorted keys, no blanks and
+    no ASCII escaping, the feedback fields left out while they hold their defaults,
+    `wall_time` in UTC as `isoformat` gives it, and the flags sorted without repeats.
+    """
+    data = dict(zip(_HASHED_FIELDS, _HASHED_VALUES(item), strict=True))
     for name, default in _FEEDBACK_DEFAULTS:
         if data[name] == default:
             del data[name]
-    if item.wall_time.tzinfo is not None:
-        data["wall_time"] = item.wall_time.astimezone(UTC).isoformat()
+    wall_time = item.wall_time
+    data["wall_time"] = (
+        wall_time.astimezone(UTC).isoformat()
+        if wall_time.tzinfo is not None
+        else _DATETIME.dump_python(wall_time, mode="json")
+    )
     data["flags"] = sorted(set(item.flags))
-    return hashlib.sha256(_CANONICAL_JSON.encode(data).encode("utf-8")).hexdigest()
+    return hashlib.sha256(to_json(data)).hexdigest()
 
 
 def corrected_time(
@@ -104,7 +133,7 @@ def corrected_time(
     wall time, unverified.
     """
     age_ms = sent_monotonic_ms - item.monotonic_ms
-    if item.boot_id == batch_boot_id and 0 <= age_ms <= MAX_BOOT_AGE / timedelta(milliseconds=1):
+    if 0 <= age_ms <= _MAX_BOOT_AGE_MS and item.boot_id == batch_boot_id:
         return received_at - timedelta(milliseconds=age_ms), True
     return item.wall_time.astimezone(UTC), False
 
@@ -115,6 +144,37 @@ def _reason(errors: Sequence[Any]) -> str:
         field = ".".join(str(part) for part in error["loc"][2:]) or _("item")
         parts.append(f"{field}: {error['msg']}")
     return "; ".join(parts)
+
+
+class TooManyItems(Exception):
+    """A batch with more items than the server takes at once."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"{count} items, at most {limit}")
+        self.count = count
+        self.limit = limit
+
+
+def parse_batch_json(raw: bytes, max_items: int) -> tuple[Batch, list[Entry]]:
+    """`parse_batch` of an upload's body. A valid batch is validated straight from the
+    bytes, without a Python object per JSON value on the way; only a batch that fails
+    is decoded and gone through item by item. Raises TooManyItems, ValidationError,
+    or ValueError for a body that is not JSON (pydantic's own error would carry the
+    undecodable bytes into the answer)."""
+    try:
+        batch = Batch.model_validate_json(raw)
+    except ValidationError:
+        try:
+            payload = json.loads(raw)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+        items = payload.get("items") if isinstance(payload, dict) else None
+        if isinstance(items, list) and len(items) > max_items:
+            raise TooManyItems(len(items), max_items) from None
+        return parse_batch(payload)
+    if len(batch.items) > max_items:
+        raise TooManyItems(len(batch.items), max_items)
+    return batch, list(batch.items)
 
 
 def parse_batch(payload: Any) -> tuple[Batch, list[Entry]]:

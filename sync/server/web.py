@@ -118,7 +118,7 @@ def level_names() -> dict[int, str]:
     }
 
 
-def _period(start: date | None, end: date | None) -> Period:
+def period_of(start: date | None, end: date | None) -> Period:
     try:
         return Period(
             datetime.combine(start, time(), LOCAL_TZ).astimezone(UTC) if start else None,
@@ -224,7 +224,7 @@ def officers_page(
     if not scope.may_see_scores(user) and scope.may_see_fleet(user):
         return RedirectResponse("/fleet", status.HTTP_303_SEE_OTHER)
     _require_scores(user)
-    period = _period(start, end)
+    period = period_of(start, end)
     goals = targets_of(request.app.state.settings)
     boards = {}
     for level in ("officer", "unit", "field"):
@@ -253,7 +253,7 @@ def officer_page(
     officer = db.get(Officer, officer_id)
     if officer is None or not scope.may_see_officer(db, user, officer):
         raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such officer."))
-    period = _period(start, end)
+    period = period_of(start, end)
     score = officer_scores(db, [officer], period)[officer.id]
     goals = targets_of(request.app.state.settings)
     audit.record(db, user, "officer_view", f"officer {officer.id}",

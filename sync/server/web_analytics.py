@@ -1,6 +1,11 @@
 """The analysis pages: trends, the weekday × hour heatmap, reasons, comments,
 cases, alerts and the 6-monthly dialogue report. Every page asks `scope.py` (and
-`cases.py` for cases) what the viewer may see; technicians get 403."""
+`cases.py` for cases) what the viewer may see; technicians get 403.
+
+Each page's tables download from `<page>/export?format=csv|xlsx` with the page's
+own filters (and `table=` where a page has several): the page and its export
+build their figures with the same view function, so they check the same scope
+and hold the same rows. The officer page's table downloads from here too."""
 
 from __future__ import annotations
 
@@ -13,13 +18,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hailong.i18n import _
-from hailong.sync.server import alerts, audit, cases, feedback_views, heatmap, scope, trends
+from hailong.sync.server import (
+    alerts,
+    audit,
+    cases,
+    feedback_views,
+    heatmap,
+    page_tables,
+    scope,
+    tables,
+    trends,
+)
 from hailong.sync.server.deps import DB, PageUser, RowId, client_address, utc_now
 from hailong.sync.server.models import Officer, Unit, User
 from hailong.sync.server.models_cases import Alert, Case
-from hailong.sync.server.scores import Targets, rating_points, reason_counts, targets_of
+from hailong.sync.server.scores import (
+    Period,
+    Targets,
+    officer_scores,
+    rating_points,
+    reason_counts,
+    targets_of,
+)
 from hailong.sync.server.trends import LOCAL_TZ, Granularity
-from hailong.sync.server.web import PageError, check_csrf, level_names, render
+from hailong.sync.server.web import PageError, check_csrf, level_names, period_of, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -27,6 +49,7 @@ Start = Annotated[date | None, Query(alias="from")]
 End = Annotated[date | None, Query(alias="to")]
 # A form's "all" choice sends an empty value: ids arrive as text.
 IdParam = Annotated[str | None, Query(max_length=12)]
+Fmt = Annotated[tables.Format, Query(alias="format")]
 
 
 def _id(value: str | None) -> int | None:
@@ -96,17 +119,30 @@ def _officer(db: Session, user: User, officer_id: int | None, request: Request,
     return officer
 
 
+def _detail(view: dict[str, Any]) -> str:
+    """What an export of a page covered, for the audit log."""
+    period = trends.local_period(view["start"], view["end"])
+    parts = [audit.period_detail(period.start, period.end)]
+    if view["chosen"] is not None:
+        parts.append(f"unit {view['chosen'].id}")
+    if view.get("officer") is not None:
+        parts.append(f"officer {view['officer'].id}")
+    return ", ".join(parts)
+
+
 def _common(user: User, db: Session, chosen: Unit | None,
             start: date, end: date) -> dict[str, Any]:
     return {"user": user, "units": scope.visible_units(db, user), "chosen": chosen,
             "start": start, "end": end, "local_tz": LOCAL_TZ}
 
 
-@router.get("/trends", response_class=HTMLResponse)
-def trends_page(
-    request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
-    unit: IdParam = None, officer: IdParam = None, step: Granularity = "month",
-) -> HTMLResponse:
+def _steps() -> dict[str, str]:
+    return {"day": _("Day"), "week": _("Week"), "month": _("Month")}
+
+
+def _trends_view(request: Request, user: User, db: Session, start: date | None,
+                 end: date | None, unit: str | None, officer: str | None,
+                 step: Granularity) -> dict[str, Any]:
     _require_scores(user)
     start, end = _range(start, end, 365)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
@@ -132,11 +168,50 @@ def trends_page(
         today, goals.target)
     officers = [o for o in scope.visible_officers(db, user)
                 if unit_ids is None or o.unit_id in unit_ids]
-    return render(request, "trends.html", **_common(user, db, chosen, start, end),
-                  trend=main, subs=subs, step=step, officer=person, officers=officers,
-                  headroom=headroom, chart_width=trends.CHART_WIDTH,
-                  chart_base=trends.CHART_BASE, chart_y=trends.chart_y,
-                  steps={"day": _("Day"), "week": _("Week"), "month": _("Month")})
+    return {**_common(user, db, chosen, start, end), "trend": main, "subs": subs,
+            "step": step, "officer": person, "officers": officers, "headroom": headroom,
+            "steps": _steps()}
+
+
+@router.get("/trends", response_class=HTMLResponse)
+def trends_page(
+    request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
+    unit: IdParam = None, officer: IdParam = None, step: Granularity = "month",
+) -> HTMLResponse:
+    view = _trends_view(request, user, db, start, end, unit, officer, step)
+    return render(request, "trends.html", **view, chart_width=trends.CHART_WIDTH,
+                  chart_base=trends.CHART_BASE, chart_y=trends.chart_y)
+
+
+@router.get("/trends/export")
+def trends_export(
+    request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
+    unit: IdParam = None, officer: IdParam = None, step: Granularity = "month",
+    fmt: Fmt = "csv", table: Literal["trend", "subs"] = "trend",
+) -> Response:
+    view = _trends_view(request, user, db, start, end, unit, officer, step)
+    made = (page_tables.trend_table(view["trend"], view["steps"][step]) if table == "trend"
+            else page_tables.sub_units_table(view["trend"], view["subs"]))
+    return tables.page_download(request, db, user, made, fmt, f"trends-{table}", _detail(view))
+
+
+def _weekdays() -> list[str]:
+    return [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
+            _("Saturday"), _("Sunday")]
+
+
+def _heatmap_view(request: Request, user: User, db: Session, start: date | None,
+                  end: date | None, unit: str | None, officer: str | None) -> dict[str, Any]:
+    _require_scores(user)
+    start, end = _range(start, end, 90)
+    chosen, unit_ids = _scoped_units(db, user, _id(unit))
+    person = _officer(db, user, _id(officer), request, start, end)
+    points = rating_points(db, trends.local_period(start, end),
+                           None if person else unit_ids, person.id if person else None)
+    officers = [o for o in scope.visible_officers(db, user)
+                if unit_ids is None or o.unit_id in unit_ids]
+    return {**_common(user, db, chosen, start, end), "heat": heatmap.build_heatmap(points),
+            "weekdays": _weekdays(), "officer": person, "officers": officers}
 
 
 @router.get("/heatmap", response_class=HTMLResponse)
@@ -144,19 +219,28 @@ def heatmap_page(
     request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
     unit: IdParam = None, officer: IdParam = None,
 ) -> HTMLResponse:
+    view = _heatmap_view(request, user, db, start, end, unit, officer)
+    return render(request, "heatmap.html", **view)
+
+
+@router.get("/heatmap/export")
+def heatmap_export(
+    request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
+    unit: IdParam = None, officer: IdParam = None, fmt: Fmt = "csv",
+) -> Response:
+    view = _heatmap_view(request, user, db, start, end, unit, officer)
+    made = page_tables.heatmap_table(view["heat"], view["weekdays"])
+    return tables.page_download(request, db, user, made, fmt, "heatmap", _detail(view))
+
+
+def _reasons_view(user: User, db: Session, start: date | None, end: date | None,
+                  unit: str | None) -> dict[str, Any]:
     _require_scores(user)
-    start, end = _range(start, end, 90)
+    start, end = _range(start, end, 365)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
-    person = _officer(db, user, _id(officer), request, start, end)
-    points = rating_points(db, trends.local_period(start, end),
-                           None if person else unit_ids, person.id if person else None)
-    weekdays = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
-                _("Saturday"), _("Sunday")]
-    officers = [o for o in scope.visible_officers(db, user)
-                if unit_ids is None or o.unit_id in unit_ids]
-    return render(request, "heatmap.html", **_common(user, db, chosen, start, end),
-                  heat=heatmap.build_heatmap(points), weekdays=weekdays, officer=person,
-                  officers=officers)
+    summary = feedback_views.summarise_reasons(
+        reason_counts(db, trends.local_period(start, end), unit_ids))
+    return {**_common(user, db, chosen, start, end), "summary": summary}
 
 
 @router.get("/reasons", response_class=HTMLResponse)
@@ -164,13 +248,25 @@ def reasons_page(
     request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
     unit: IdParam = None,
 ) -> HTMLResponse:
+    return render(request, "reasons.html", **_reasons_view(user, db, start, end, unit))
+
+
+@router.get("/reasons/export")
+def reasons_export(
+    request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
+    unit: IdParam = None, fmt: Fmt = "csv",
+) -> Response:
+    view = _reasons_view(user, db, start, end, unit)
+    return tables.page_download(request, db, user, page_tables.reasons_table(view["summary"]),
+                                fmt, "reasons", _detail(view))
+
+
+def _comments_scope(user: User, db: Session, start: date | None, end: date | None,
+                    unit: str | None) -> tuple[dict[str, Any], set[int] | None, Period]:
     _require_scores(user)
     start, end = _range(start, end, 365)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
-    summary = feedback_views.summarise_reasons(
-        reason_counts(db, trends.local_period(start, end), unit_ids))
-    return render(request, "reasons.html", **_common(user, db, chosen, start, end),
-                  summary=summary)
+    return _common(user, db, chosen, start, end), unit_ids, trends.local_period(start, end)
 
 
 @router.get("/comments", response_class=HTMLResponse)
@@ -178,12 +274,21 @@ def comments_page(
     request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
     unit: IdParam = None, page: Annotated[int, Query(ge=1, le=10**6)] = 1,
 ) -> HTMLResponse:
-    _require_scores(user)
-    start, end = _range(start, end, 365)
-    chosen, unit_ids = _scoped_units(db, user, _id(unit))
-    found = feedback_views.comments(db, user, unit_ids, trends.local_period(start, end), page)
-    return render(request, "comments.html", **_common(user, db, chosen, start, end),
-                  found=found, levels=level_names())
+    view, unit_ids, period = _comments_scope(user, db, start, end, unit)
+    found = feedback_views.comments(db, user, unit_ids, period, page)
+    return render(request, "comments.html", **view, found=found, levels=level_names())
+
+
+@router.get("/comments/export")
+def comments_export(
+    request: Request, user: PageUser, db: DB, start: Start = None, end: End = None,
+    unit: IdParam = None, fmt: Fmt = "csv",
+) -> Response:
+    """Every page of the comments, numbers masked as on the page for this viewer."""
+    view, unit_ids, period = _comments_scope(user, db, start, end, unit)
+    found = feedback_views.comments(db, user, unit_ids, period, page_size=None)
+    made = page_tables.comments_table(found.rows, level_names())
+    return tables.page_download(request, db, user, made, fmt, "comments", _detail(view))
 
 
 def _action_names() -> dict[str, str]:
@@ -194,17 +299,31 @@ def _status_names() -> dict[str, str]:
     return {"open": _("Open"), "acknowledged": _("Acknowledged"), "closed": _("Closed")}
 
 
+def _cases_rows(user: User, db: Session, closed: bool) -> list[cases.CaseRow]:
+    _require_scores(user)
+    cases.open_missing(db)
+    db.commit()
+    return cases.visible_cases(db, user, utc_now(), include_closed=closed)
+
+
 @router.get("/cases", response_class=HTMLResponse)
 def cases_page(
     request: Request, user: PageUser, db: DB, closed: bool = False,
 ) -> HTMLResponse:
-    _require_scores(user)
-    cases.open_missing(db)
-    db.commit()
-    rows = cases.visible_cases(db, user, utc_now(), include_closed=closed)
+    rows = _cases_rows(user, db, closed)
     return render(request, "cases.html", user=user, rows=rows, closed=closed,
                   local_tz=LOCAL_TZ, reason_label=feedback_views.reason_label,
                   actions=_action_names(), statuses=_status_names())
+
+
+@router.get("/cases/export")
+def cases_export(
+    request: Request, user: PageUser, db: DB, closed: bool = False, fmt: Fmt = "csv",
+) -> Response:
+    made = page_tables.cases_table(_cases_rows(user, db, closed), feedback_views.reason_label,
+                                   _status_names(), _action_names())
+    return tables.page_download(request, db, user, made, fmt, "cases",
+                                "with closed ones" if closed else "open ones")
 
 
 def _act(db: Session, user: User, item: Case | Alert, kind: Literal["case", "alert"],
@@ -234,18 +353,34 @@ def case_action(
     return _act(db, user, case, "case", action, text, f"/cases#case-{case_id}")
 
 
-@router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(
-    request: Request, user: PageUser, db: DB, closed: bool = False,
-) -> HTMLResponse:
+def _alert_rules(request: Request, user: User, db: Session) -> tuple[alerts.Rule, ...]:
     _require_scores(user)
     rules = alerts.default_rules(_targets(request).target)
     alerts.raise_alerts(db, utc_now(), rules)
     db.commit()
+    return rules
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(
+    request: Request, user: PageUser, db: DB, closed: bool = False,
+) -> HTMLResponse:
+    rules = _alert_rules(request, user, db)
     rows = alerts.visible_alerts(db, user, include_closed=closed)
     return render(request, "alerts.html", user=user, rows=rows, closed=closed,
                   rules=[alerts.explain(rule) for rule in rules],
                   local_tz=LOCAL_TZ, actions=_action_names(), statuses=_status_names())
+
+
+@router.get("/alerts/export")
+def alerts_export(
+    request: Request, user: PageUser, db: DB, closed: bool = False, fmt: Fmt = "csv",
+) -> Response:
+    _alert_rules(request, user, db)
+    made = page_tables.alerts_table(alerts.visible_alerts(db, user, include_closed=closed),
+                                    _status_names(), _action_names())
+    return tables.page_download(request, db, user, made, fmt, "alerts",
+                                "with closed ones" if closed else "open ones")
 
 
 @router.post("/alerts/{alert_id}")
@@ -263,11 +398,8 @@ def alert_action(
 TOP_REASONS = 5
 
 
-@router.get("/report", response_class=HTMLResponse)
-def report_page(
-    request: Request, user: PageUser, db: DB, unit: IdParam = None,
-    period: Annotated[str | None, Query(max_length=16)] = None,
-) -> HTMLResponse:
+def _report_view(request: Request, user: User, db: Session, unit: str | None,
+                 period: str | None) -> dict[str, Any]:
     _require_scores(user)
     code = period or trends.half_of(_today())
     try:
@@ -291,12 +423,65 @@ def report_page(
                  key=lambda line: -line.count)[:TOP_REASONS]
     cases.open_missing(db)
     db.commit()
+    return {
+        **_common(user, db, chosen, start, end),
+        "code": code, "previous": trends.previous_half(code), "trend": now, "before": before,
+        "change": change, "summary": summary, "top": top,
+        "cases": cases.visible_cases(db, user, utc_now(), True, span.start, span.end, unit_ids),
+        "alerts": alerts.visible_alerts(db, user, True, span.start, span.end, unit_ids),
+    }
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_page(
+    request: Request, user: PageUser, db: DB, unit: IdParam = None,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
     return render(
-        request, "report.html", **_common(user, db, chosen, start, end),
-        code=code, previous=trends.previous_half(code), trend=now, before=before, change=change,
-        summary=summary, top=top, chart_width=trends.CHART_WIDTH, chart_base=trends.CHART_BASE,
-        cases=cases.visible_cases(db, user, utc_now(), True, span.start, span.end, unit_ids),
-        alerts=alerts.visible_alerts(db, user, True, span.start, span.end, unit_ids),
+        request, "report.html", **_report_view(request, user, db, unit, period),
+        chart_width=trends.CHART_WIDTH, chart_base=trends.CHART_BASE,
         reason_label=feedback_views.reason_label, actions=_action_names(),
         statuses=_status_names(),
     )
+
+
+ReportTable = Literal["figures", "reasons", "alerts", "cases"]
+
+
+@router.get("/report/export")
+def report_export(
+    request: Request, user: PageUser, db: DB, unit: IdParam = None,
+    period: Annotated[str | None, Query(max_length=16)] = None, fmt: Fmt = "csv",
+    table: ReportTable = "figures",
+) -> Response:
+    view = _report_view(request, user, db, unit, period)
+    if table == "figures":
+        made = page_tables.report_figures_table(view["code"], view["previous"], view["trend"],
+                                                view["before"])
+    elif table == "reasons":
+        made = page_tables.top_reasons_table(view["top"])
+    elif table == "alerts":
+        made = page_tables.alerts_table(view["alerts"], _status_names(), _action_names())
+    else:
+        made = page_tables.cases_table(view["cases"], feedback_views.reason_label,
+                                       _status_names(), _action_names())
+    return tables.page_download(request, db, user, made, fmt,
+                                f"report-{view['code']}-{table}", _detail(view))
+
+
+@router.get("/officers/{officer_id}/export")
+def officer_export(
+    officer_id: RowId, request: Request, user: PageUser, db: DB, start: Start = None,
+    end: End = None, fmt: Fmt = "csv",
+) -> Response:
+    """The table of the officer's page: ratings per SIPAS level over the period."""
+    _require_scores(user)
+    officer = db.get(Officer, officer_id)
+    if officer is None or not scope.may_see_officer(db, user, officer):
+        raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such officer."))
+    period = period_of(start, end)
+    score = officer_scores(db, [officer], period)[officer.id]
+    made = page_tables.levels_table(score.by_sipas_level, score.valid, level_names())
+    return tables.page_download(
+        request, db, user, made, fmt, f"officer-{officer.id}",
+        f"officer {officer.id}, " + audit.period_detail(period.start, period.end))

@@ -1,6 +1,6 @@
 """Excel (XLSX) files of a table: one sheet, a header row, then the rows.
 
-Cells keep their types (numbers, booleans, times) so a spreadsheet can compute
+Cells keep their types (numbers, booleans, days, times) so a spreadsheet can compute
 with them. Times are written in UTC without a zone (Excel has none); text that
 looks like a formula stays text, so a comment typed at a kiosk cannot run in the
 supervisor's spreadsheet.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -23,6 +23,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 1_048_575
 SHEET_TITLE_MAX = 31
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DAY_FORMAT = "yyyy-mm-dd"
 
 
 class TooManyRows(ValueError):
@@ -36,6 +37,10 @@ def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
         stamp = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         cell = WriteOnlyCell(sheet, stamp)
         cell.number_format = TIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = DAY_FORMAT
         return cell
     if isinstance(value, list | tuple):
         value = ";".join(str(part) for part in value)

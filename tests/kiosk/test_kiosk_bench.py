@@ -26,3 +26,7 @@ def test_the_kiosk_benchmark_measures_and_writes_its_section(tmp_path: Path) -> 
     assert re.search(r"Cold start to idle screen drawn \(median of 1\) \| \d+\.\d\d s", text)
     assert re.search(r"Press to thank-you drawn \(5 presses\) \| p50 \d+\.\d ms", text)
     assert re.search(r"Resident memory after 1,000 ratings \| \d+\.\d MB", text)
+    # The press split into its stages, each timed from the app's own trace.
+    for stage in ("press → box press", "box press → rated", "rated → ui woke",
+                  "flip thanks → drawn thanks"):
+        assert re.search(rf"\| {stage} \| [^|]+ \| \d+\.\d ms \| \d+\.\d ms \|", text), stage

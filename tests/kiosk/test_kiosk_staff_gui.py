@@ -90,7 +90,10 @@ def test_officers_sign_in_by_photo_and_pin_and_by_badge_and_the_technician_by_pi
     with KioskProcess(settings, display) as kiosk:
         serving_lan = kiosk.wait_for(showing(FIRST_LEVEL))
         rate(kiosk, serving_lan)
+        # The staff screens are made when the menu opens, and again after it closed.
+        assert "staff screens made" not in kiosk.log()
         open_staff_menu(kiosk)
+        assert kiosk.log().count("staff screens made") == 1
         kiosk.tap_colour(views.MENU_SIGN_IN)
         # The second photo of the roster: Trần Văn Hùng, officer 2.
         tap_cell(kiosk, views.ROSTER_PANEL, 1, views.ROSTER_COLUMNS)
@@ -118,6 +121,7 @@ def test_officers_sign_in_by_photo_and_pin_and_by_badge_and_the_technician_by_pi
 
         # The technician's screen opens with the right PIN.
         open_staff_menu(kiosk)
+        assert kiosk.log().count("staff screens made") == 2
         # (The menu came after those keys, so they have been handled by now.)
         assert state(database, "officer_id") == "3"
         kiosk.tap_colour(views.MENU_TECHNICIAN)

@@ -121,6 +121,17 @@ CASES: dict[tuple[str, str], Case] = {
         # lists of the caller's own alerts and cases
         *(Case("GET", path, by_role(200, technician_a=403, technician_b=403, kiosk_b=LOGIN,
                                     anonymous=LOGIN)) for path in ("/alerts", "/cases")),
+        # downloads of the pages' tables (`<page>/export`): scoped like their pages
+        Case("GET", "/officers/{officer_id}/export", by_role(0, **SCORE_PAGES)),
+        Case("GET", "/fleet/export", by_role(200, kiosk_b=LOGIN, anonymous=LOGIN)),
+        Case("GET", "/audit/export", by_role(403, admin=200, kiosk_b=LOGIN, anonymous=LOGIN)),
+        *(Case("GET", path, by_role(0, **SCORE_PAGES), params={"format": "xlsx"}) for path in (
+            "/trends/export?officer={officer_id}", "/heatmap/export?officer={officer_id}",
+            "/reasons/export?unit={unit_id}", "/comments/export?unit={unit_id}",
+            "/report/export?unit={unit_id}")),
+        *(Case("GET", path, by_role(200, technician_a=403, technician_b=403, kiosk_b=LOGIN,
+                                    anonymous=LOGIN))
+          for path in ("/alerts/export", "/cases/export")),
         Case("POST", "/alerts/{alert_id}", by_role(403)),  # no form token
         Case("POST", "/cases/{case_id}", by_role(403)),  # no form token
     )

@@ -4,6 +4,8 @@ upgrade in the field keeps every rating that has not reached the server."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from alembic.script import ScriptDirectory
 from outbox_helpers import new_rating, record, record_many
 
 from hailong.kiosk.session import BoxKey
-from hailong.sync.kiosk_migrations import alembic_config
+from hailong.sync.kiosk_migrations import HEAD, alembic_config
 from hailong.sync.kiosk_schema import metadata
 from hailong.sync.store import KioskStore, StoreError
 from hailong.sync.wire import ItemResult
@@ -34,6 +36,31 @@ def test_the_rehearsals_follow_the_shipped_head() -> None:
     with sa.create_engine("sqlite://").connect() as connection:
         head = ScriptDirectory.from_config(alembic_config(connection)).get_current_head()
     assert head == "0002", "point the test migrations' down_revision at the new head"
+    assert head == HEAD, "move kiosk_migrations.HEAD to the new head"
+
+
+def _opens_with_alembic(path: Path) -> bool:
+    """Whether opening the store at `path` in a fresh interpreter imports Alembic."""
+    script = (
+        "import sys; from pathlib import Path; from hailong.sync.store import KioskStore; "
+        f"KioskStore(Path({str(path)!r})).close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return done.stdout.strip() == "True"
+
+
+def test_alembic_is_loaded_only_for_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.db"
+    assert _opens_with_alembic(path)  # a new database is built by the migrations
+    assert _revision(path) == HEAD
+    assert not _opens_with_alembic(path)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    engine.dispose()
+    assert _opens_with_alembic(path)  # behind the head: upgraded again
+    assert _revision(path) == HEAD
 
 
 def test_the_migrated_schema_is_the_models_schema(tmp_path: Path) -> None:

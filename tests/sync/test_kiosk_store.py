@@ -22,7 +22,7 @@ def test_record_returns_what_was_committed(store: KioskStore) -> None:
     press = BoxKey(serial="HL0001", boot_nonce=77, seq=5)
     stored = record(store, new_rating(button=2, box=press), n=12)
     assert stored.kiosk_seq == 1
-    assert isinstance(stored.id, uuid.UUID) and stored.id.version == 4
+    assert isinstance(stored.id, uuid.UUID) and stored.id.version == 7
     assert (stored.button, stored.sipas_level, stored.scale_size) == (2, 4, 4)
     assert (stored.source, stored.box, stored.officer_id) == ("box", press, 7)
     assert stored.wall_time == T0.replace(second=12)

@@ -42,6 +42,8 @@ def test_a_small_fleet_reconnects_and_every_backlog_is_stored(tmp_path):
     result = run_reconnect(tmp_path / "server", url, kiosks=8, ratings_each=3, workers=1)
 
     assert result.through == 8 and result.failed == 0 and result.server_errors == 0
+    assert result.stored == 24
+    assert result.client_cpu_s > 0 and result.server_cpu_s > 0
     assert {c.kind for c in result.calls} == {"heartbeat", "batch"}
     assert sum(c.status == 200 for c in result.calls) == 16
     engine = sa.create_engine(url)

@@ -7,10 +7,11 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from outbox_helpers import BOOT_ID, record_many
+from outbox_helpers import BOOT_ID, new_rating, record, record_many
 
+from hailong.kiosk.session import BoxKey
 from hailong.sync import client
-from hailong.sync.store import KioskStore
+from hailong.sync.store import Feedback, KioskStore
 from hailong.sync.wire import Batch, ItemResult
 
 
@@ -85,3 +86,47 @@ def test_a_verdict_for_a_rating_not_in_the_upload_is_still_found(store: KioskSto
     store.apply_results([ItemResult(id=b.id, status="accepted")], {a.id: a.kiosk_seq})
 
     assert [w.id for w in store.pending_wire(10, 10**6)] == [a.id]
+
+
+def test_the_wire_json_is_the_models_json_for_odd_text_and_every_field(
+    store: KioskStore,
+) -> None:
+    odd = "".join(chr(c) for c in range(0x80)) + "\u2028\u2029 Chờ lâu quá 😀 \ufeff"
+    boxed = store.record(
+        new_rating(button=4, box=BoxKey('HL-"0042\\', 2**40, 7)),
+        wall_time=datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC),
+        monotonic_ms=5, clock_trusted=False, boot_id=BOOT_ID, hold=True,
+    )
+    store.update_feedback(boxed.id, Feedback(reason="staff_attitude", comment=odd,
+                                             callback_phone="0912345678", phone_consent=True))
+    store.release(boxed.id)
+    whole_second = record(store, new_rating(officer_id=None), n=3)
+
+    waiting = store.pending_wire(10, 10**6)
+
+    stored = store.ratings_since(datetime(2000, 1, 1, tzinfo=UTC))
+    assert [w.id for w in waiting] == [boxed.id, whole_second.id]
+    assert [w.json for w in waiting] == [s.to_item().model_dump_json().encode() for s in stored]
+    assert waiting[0].item.comment == odd and waiting[0].item.box_seq == 7
+
+
+def test_an_answer_is_applied_and_noted_in_one_go_counting_only_what_was_sent(
+    store: KioskStore,
+) -> None:
+    a, b, c = record_many(store, 3)
+
+    applied = store.apply_results(
+        [
+            ItemResult(id=a.id, status="accepted"),
+            ItemResult(id=b.id, status="conflict", reason="taken"),
+            ItemResult(id=c.id, status="duplicate"),  # answered, though not in `sent`
+        ],
+        {a.id: a.kiosk_seq, b.id: b.kiosk_seq},
+        note_success=True,
+    )
+
+    assert (applied.sent, applied.set_aside, applied.answered) == (1, 1, 2)
+    status = store.sync_status()
+    assert status.backlog == 0 and status.set_aside == 1
+    assert status.last_success_at is not None
+    assert store.apply_results([ItemResult(id=a.id, status="accepted")]).sent == 1
