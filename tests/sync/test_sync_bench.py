@@ -56,3 +56,16 @@ def test_a_small_fleet_reconnects_and_every_backlog_is_stored(tmp_path):
     assert text.startswith(SECTION_RECONNECT)
     assert "| SQLite | 200: 16 | 0 |" in text
     assert "8 of 8 in" in text
+
+
+def test_a_small_ingest_runs_its_rounds_on_postgresql(tmp_path):
+    from hailong.sync.bench import ingest_markdown, run_ingest
+
+    result = run_ingest(400, tmp_path, workers=1, clients=2, rounds=2)
+
+    assert [r.http.ratings for r in result.rounds] == [400, 400]
+    assert all(r.copy.ratings == 400 and r.http.per_s > 0 for r in result.rounds)
+    text = ingest_markdown(result, "cmd")
+    assert text.startswith(SECTION_INGEST)
+    assert "| 1 | 400 |" in text and "| 2 | 400 |" in text and "| **median** |" in text
+    assert "2 rounds, each into a new database" in " ".join(text.split())
