@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 from hailong.benchmarking import Machine, machine, machine_line, update_section, utc_stamp
 from hailong.i18n import _
-from hailong.sync.ids import rating_id
+from hailong.sync.ids import new_rating_id
 
 if TYPE_CHECKING:
     from hailong.sync.store import KioskStore, StoredRating
@@ -280,7 +280,7 @@ def copy_pending(store: KioskStore, template: StoredRating, count: int) -> None:
     for n in range(1, count + 1):
         copy = replace(
             template,
-            id=rating_id(),
+            id=new_rating_id(),
             kiosk_seq=start + n,
             wall_time=template.wall_time + timedelta(milliseconds=n),
             monotonic_ms=template.monotonic_ms + n,
@@ -372,7 +372,7 @@ def gzip_batches(organisation: Organisation, count: int) -> list[bytes]:
         last = min(count, first + BATCH_ITEMS - 1)
         items = [
             RatingItem(
-                id=rating_id(), kiosk_seq=seq, counter_id=organisation.counter_id,
+                id=new_rating_id(), kiosk_seq=seq, counter_id=organisation.counter_id,
                 officer_id=organisation.officer_id, button=1 + seq % 4, scale_size=4,
                 sipas_level=5 - seq % 4, source="touch", boot_id=boot_id,
                 monotonic_ms=1_000_000 + seq, wall_time=now + timedelta(milliseconds=seq),

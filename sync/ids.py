@@ -17,7 +17,7 @@ import uuid
 _UNIX_MS_BITS = 48
 
 
-def rating_id(unix_ms: int | None = None) -> uuid.UUID:
+def new_rating_id(unix_ms: int | None = None) -> uuid.UUID:
     """A new version 7 UUID for the time `unix_ms` (default: now)."""
     ms = time.time_ns() // 1_000_000 if unix_ms is None else unix_ms
     random_bits = int.from_bytes(os.urandom(10), "big")  # 80 bits, 74 used

@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from hailong.config.reasons import ReasonCode
 from hailong.i18n import _
 from hailong.kiosk.session import BoxKey, NewRating
-from hailong.sync.ids import rating_id
+from hailong.sync.ids import new_rating_id
 from hailong.sync.kiosk_migrations import is_current, upgrade
 from hailong.sync.kiosk_schema import UtcDateTime, outbox, ratings, sequences, state
 from hailong.sync.wire import Flag, ItemResult, RatingItem, Source
@@ -422,7 +422,7 @@ class KioskStore:
             raise ValueError("wall_time must be timezone-aware")
         box = rating.box
         values = {
-            "id": rating_id(),
+            "id": new_rating_id(),
             "counter_id": rating.counter_id,
             "officer_id": rating.officer_id,
             "button": rating.button,
@@ -534,7 +534,7 @@ class KioskStore:
         successful upload (`sync_status`)."""
         # Keyed by the ids' integers: UUID's own hash and equality run Python code,
         # several times per rating, a thousand ratings per answer.
-        seq_by_id = {rating_id.int: seq for rating_id, seq in (sent or {}).items()}
+        seq_by_id = {sent_id.int: seq for sent_id, seq in (sent or {}).items()}
         # Verdicts by kiosk_seq: those for the ratings in `sent`, then all of them.
         of_sent: dict[int, ItemResult] = {}
         others: list[ItemResult] = []
@@ -575,7 +575,7 @@ class KioskStore:
         found = {row.id: row.kiosk_seq for row in connection.execute(query)}
         for unknown in wanted.keys() - found.keys():
             log.warning("the server answered for rating %s, unknown here", unknown)
-        return {seq: wanted[rating_id] for rating_id, seq in found.items()}
+        return {seq: wanted[found_id] for found_id, seq in found.items()}
 
     @staticmethod
     def _set_aside(connection: Connection, seq: int, result: ItemResult) -> None:

@@ -197,17 +197,18 @@ class Chromium:
             " return e ? e.textContent : null; })()"
         )
 
-    def allow_downloads(self, folder: Path) -> None:
+    def download(self, selector: str, folder: Path) -> Path:
+        """Click `selector` and wait for the download it starts to finish in `folder`;
+        the downloaded file."""
         self.send("Browser.setDownloadBehavior", behavior="allow",
                   downloadPath=str(folder), eventsEnabled=True)
-
-    def wait_for_download(self) -> Event:
-        """The end of the next download (`Browser.downloadProgress`, completed)."""
+        self.expect_navigation()
+        self.click(selector)
         while True:
             event = self.wait_for("Browser.downloadProgress")
             state = event["params"]["state"]
             if state == "completed":
-                return event
+                return Path(event["params"]["filePath"])
             if state == "canceled":
                 raise BrowserError("the download was cancelled")
 

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import URLSafeSerializer
+from sqlalchemy.orm import Session
 
 from hailong.i18n import _, current_language
 from hailong.sync.server import audit, csrf, scope, throttle
@@ -32,7 +33,7 @@ from hailong.sync.server.scores import (
     visible_subjects,
 )
 from hailong.sync.server.scoring import gap_to_target
-from hailong.sync.wire import API_PREFIX
+from hailong.sync.wire import API_PREFIX, Score
 
 # Vietnam keeps UTC+7 all year: the days a supervisor picks are local days.
 LOCAL_TZ = timezone(timedelta(hours=7), "ICT")
@@ -190,7 +191,7 @@ def logout(request: Request, db: DB, user: MaybeUser) -> RedirectResponse:
     return response
 
 
-def _require_scores(user: User) -> None:
+def require_scores(user: User) -> None:
     if not scope.may_see_scores(user):
         raise PageError(status.HTTP_403_FORBIDDEN, _("Your role cannot see scores."))
 
@@ -223,7 +224,7 @@ def officers_page(
 ) -> Response:
     if not scope.may_see_scores(user) and scope.may_see_fleet(user):
         return RedirectResponse("/fleet", status.HTTP_303_SEE_OTHER)
-    _require_scores(user)
+    require_scores(user)
     period = period_of(start, end)
     goals = targets_of(request.app.state.settings)
     boards = {}
@@ -240,6 +241,19 @@ def officers_page(
                   min_valid=goals.min_valid, exports=export_urls(period))
 
 
+def officer_score(
+    db: Session, user: User, officer_id: int, start: date | None, end: date | None
+) -> tuple[Officer, Period, Score]:
+    """The officer `user` asks for, the period and the officer's score over it; 403
+    for a role without scores, 404 for an officer out of the user's units."""
+    require_scores(user)
+    officer = db.get(Officer, officer_id)
+    if officer is None or not scope.may_see_officer(db, user, officer):
+        raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such officer."))
+    period = period_of(start, end)
+    return officer, period, officer_scores(db, [officer], period)[officer.id]
+
+
 @router.get("/officers/{officer_id}", response_class=HTMLResponse)
 def officer_page(
     officer_id: RowId,
@@ -249,12 +263,7 @@ def officer_page(
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> HTMLResponse:
-    _require_scores(user)
-    officer = db.get(Officer, officer_id)
-    if officer is None or not scope.may_see_officer(db, user, officer):
-        raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such officer."))
-    period = period_of(start, end)
-    score = officer_scores(db, [officer], period)[officer.id]
+    officer, period, score = officer_score(db, user, officer_id, start, end)
     goals = targets_of(request.app.state.settings)
     audit.record(db, user, "officer_view", f"officer {officer.id}",
                  audit.period_detail(period.start, period.end), client=client_address(request))

@@ -35,13 +35,19 @@ from hailong.sync.server.models_cases import Alert, Case
 from hailong.sync.server.scores import (
     Period,
     Targets,
-    officer_scores,
     rating_points,
     reason_counts,
     targets_of,
 )
 from hailong.sync.server.trends import LOCAL_TZ, Granularity
-from hailong.sync.server.web import PageError, check_csrf, level_names, period_of, render
+from hailong.sync.server.web import (
+    PageError,
+    check_csrf,
+    level_names,
+    officer_score,
+    render,
+    require_scores,
+)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -63,11 +69,6 @@ def _id(value: str | None) -> int | None:
 
 def _targets(request: Request) -> Targets:
     return targets_of(request.app.state.settings)
-
-
-def _require_scores(user: User) -> None:
-    if not scope.may_see_scores(user):
-        raise PageError(status.HTTP_403_FORBIDDEN, _("Your role cannot see scores."))
 
 
 def _today() -> date:
@@ -143,7 +144,7 @@ def _steps() -> dict[str, str]:
 def _trends_view(request: Request, user: User, db: Session, start: date | None,
                  end: date | None, unit: str | None, officer: str | None,
                  step: Granularity) -> dict[str, Any]:
-    _require_scores(user)
+    require_scores(user)
     start, end = _range(start, end, 365)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
     person = _officer(db, user, _id(officer), request, start, end)
@@ -202,7 +203,7 @@ def _weekdays() -> list[str]:
 
 def _heatmap_view(request: Request, user: User, db: Session, start: date | None,
                   end: date | None, unit: str | None, officer: str | None) -> dict[str, Any]:
-    _require_scores(user)
+    require_scores(user)
     start, end = _range(start, end, 90)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
     person = _officer(db, user, _id(officer), request, start, end)
@@ -235,7 +236,7 @@ def heatmap_export(
 
 def _reasons_view(user: User, db: Session, start: date | None, end: date | None,
                   unit: str | None) -> dict[str, Any]:
-    _require_scores(user)
+    require_scores(user)
     start, end = _range(start, end, 365)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
     summary = feedback_views.summarise_reasons(
@@ -263,7 +264,7 @@ def reasons_export(
 
 def _comments_scope(user: User, db: Session, start: date | None, end: date | None,
                     unit: str | None) -> tuple[dict[str, Any], set[int] | None, Period]:
-    _require_scores(user)
+    require_scores(user)
     start, end = _range(start, end, 365)
     chosen, unit_ids = _scoped_units(db, user, _id(unit))
     return _common(user, db, chosen, start, end), unit_ids, trends.local_period(start, end)
@@ -300,7 +301,7 @@ def _status_names() -> dict[str, str]:
 
 
 def _cases_rows(user: User, db: Session, closed: bool) -> list[cases.CaseRow]:
-    _require_scores(user)
+    require_scores(user)
     cases.open_missing(db)
     db.commit()
     return cases.visible_cases(db, user, utc_now(), include_closed=closed)
@@ -346,7 +347,7 @@ def case_action(
     case_id: RowId, user: PageUser, db: DB, action: ActionField,
     text: TextField = "",
 ) -> Response:
-    _require_scores(user)
+    require_scores(user)
     case = db.get(Case, case_id)
     if case is None or not cases.may_see_case(db, user, case):
         raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such case."))
@@ -354,7 +355,7 @@ def case_action(
 
 
 def _alert_rules(request: Request, user: User, db: Session) -> tuple[alerts.Rule, ...]:
-    _require_scores(user)
+    require_scores(user)
     rules = alerts.default_rules(_targets(request).target)
     alerts.raise_alerts(db, utc_now(), rules)
     db.commit()
@@ -388,7 +389,7 @@ def alert_action(
     alert_id: RowId, user: PageUser, db: DB, action: ActionField,
     text: TextField = "",
 ) -> Response:
-    _require_scores(user)
+    require_scores(user)
     alert = db.get(Alert, alert_id)
     if alert is None or not alerts.may_see_alert(db, user, alert):
         raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such alert."))
@@ -400,7 +401,7 @@ TOP_REASONS = 5
 
 def _report_view(request: Request, user: User, db: Session, unit: str | None,
                  period: str | None) -> dict[str, Any]:
-    _require_scores(user)
+    require_scores(user)
     code = period or trends.half_of(_today())
     try:
         start, end = trends.half_year(code)
@@ -475,12 +476,7 @@ def officer_export(
     end: End = None, fmt: Fmt = "csv",
 ) -> Response:
     """The table of the officer's page: ratings per SIPAS level over the period."""
-    _require_scores(user)
-    officer = db.get(Officer, officer_id)
-    if officer is None or not scope.may_see_officer(db, user, officer):
-        raise PageError(status.HTTP_404_NOT_FOUND, _("There is no such officer."))
-    period = period_of(start, end)
-    score = officer_scores(db, [officer], period)[officer.id]
+    officer, period, score = officer_score(db, user, officer_id, start, end)
     made = page_tables.levels_table(score.by_sipas_level, score.valid, level_names())
     return tables.page_download(
         request, db, user, made, fmt, f"officer-{officer.id}",

@@ -31,11 +31,8 @@ def test_a_click_on_the_trend_tables_csv_link_downloads_its_rows(
         shown = browser.evaluate(
             "Array.from(document.querySelectorAll('table.trend-table tbody tr'))"
             ".map(r => Array.from(r.cells).map(c => c.textContent.trim()))")
-        browser.allow_downloads(tmp_path)
-        browser.expect_navigation()
-        browser.click('p.export-links[data-table="trend"] a.export-csv')
-        done = browser.wait_for_download()
-    with Path(done["params"]["filePath"]).open(encoding="utf-8-sig", newline="") as handle:
+        done = browser.download('p.export-links[data-table="trend"] a.export-csv', tmp_path)
+    with done.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0][0] == "Week"
     assert [(row[1], row[2]) for row in rows[1:]] == [(row[1], row[2]) for row in shown]
