@@ -28,6 +28,7 @@ from hailong.i18n import set_language
 from hailong.kiosk import trace
 from hailong.kiosk.controller import Event, KioskController
 from hailong.kiosk.flow import FinishFeedback, FollowUp, KioskFlow, Page
+from hailong.kiosk.memory import TRIM_EVERY_S, release_free_memory
 from hailong.kiosk.screen_power import ScreenPower, ScreenSchedule
 from hailong.kiosk.screens.kv_i18n import _ as kv_translation
 from hailong.kiosk.speech import ThanksVoice
@@ -42,6 +43,9 @@ WINDOW_TITLE = "Hài Lòng"
 
 # How often the opening hours are checked to switch the screen on or let it sleep.
 SCREEN_CHECK_S = 60.0
+
+# The first frames compile the renderer's shaders and fill Kivy's caches.
+FIRST_TRIM_S = 3.0
 
 # EX_SOFTWARE: the service manager sees a failure and restarts the kiosk.
 EXIT_CRASHED = 70
@@ -208,6 +212,10 @@ class HaiLongKioskApp(App):
             Clock.schedule_interval(lambda _dt: self.watchdog.ping(), self.watchdog.interval_s)
         self.screen.check()
         Clock.schedule_interval(lambda _dt: self.screen.check(), SCREEN_CHECK_S)
+        # Once the first frames are drawn, then now and again (a fraction of a
+        # millisecond: no need to wait for the idle screen).
+        Clock.schedule_once(lambda _dt: release_free_memory(), FIRST_TRIM_S)
+        Clock.schedule_interval(lambda _dt: release_free_memory(), TRIM_EVERY_S)
 
     def on_stop(self) -> None:
         self.watchdog.stopping()

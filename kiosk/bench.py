@@ -183,6 +183,8 @@ class Starts:
     bare_s: list[float]
     # Resident memory of the bare Kivy app once drawn: what the window alone costs.
     bare_rss_mb: float
+    # Of the last bare app, by MEMORY_PARTS.
+    bare_parts: dict[str, float]
 
 
 def cold_starts(folder: Path, display: str, runs: int) -> Starts:
@@ -191,6 +193,7 @@ def cold_starts(folder: Path, display: str, runs: int) -> Starts:
     from hailong.kiosk.xdisplay import display_env
 
     kiosk_s, bare_s, bare_rss = [], [], []
+    bare_parts: dict[str, float] = {}
     for run in range(runs):
         run_dir = folder / f"start-{run}"
         run_dir.mkdir()
@@ -208,10 +211,11 @@ def cold_starts(folder: Path, display: str, runs: int) -> Starts:
         try:
             bare_s.append((bare_trace.wait("drawn idle", started, bare) - started) / 1e9)
             bare_rss.append(_rss_mb(bare.pid))
+            bare_parts = memory_parts(bare.pid)
         finally:
             bare.terminate()
             bare.wait(15)
-    return Starts(kiosk_s, bare_s, statistics.median(bare_rss))
+    return Starts(kiosk_s, bare_s, statistics.median(bare_rss), bare_parts)
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,36 @@ class PressRun:
     rss_1k_mb: float
     rss_end_mb: float
     ratings: int
+    # At the end, by MEMORY_PARTS.
+    parts_end: dict[str, float]
+
+
+# Resident memory by where it lies, from /proc/PID/smaps: (part, how its mappings
+# are recognised by their path), first match wins; anything else is "other files".
+MEMORY_PARTS = (
+    ("graphics libraries (Mesa, its LLVM, GL)",
+     ("libLLVM", "/dri/", "libGL", "libglapi", "libgallium", "libEGL")),
+    ("image shared with the X server", ("/SYSV",)),
+    ("heap and anonymous (objects, textures, driver buffers)", ("[heap]", "[anon]", "[stack")),
+)
+OTHER_FILES = "other mapped files (Python, Kivy, SDL, extensions)"
+
+
+def memory_parts(pid: int) -> dict[str, float]:
+    """MB resident in each of MEMORY_PARTS and OTHER_FILES; they add up to VmRSS."""
+    parts = dict.fromkeys([*(name for name, _marks in MEMORY_PARTS), OTHER_FILES], 0.0)
+    part = OTHER_FILES
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+            path = fields[5] if len(fields) > 5 else "[anon]"
+            part = next(
+                (name for name, marks in MEMORY_PARTS if any(mark in path for mark in marks)),
+                OTHER_FILES,
+            )
+        elif fields and fields[0] == "Rss:":
+            parts[part] += int(fields[1]) / 1024
+    return parts
 
 
 def _rss_mb(pid: int) -> float:
@@ -275,7 +309,8 @@ def presses(folder: Path, display: str, timed: int, total: int) -> PressRun:
                 if done == 1000:
                     rss_1k = _rss_mb(process.pid)
             return PressRun(
-                drawn, commit, stages, rss_start, rss_1k, _rss_mb(process.pid), done
+                drawn, commit, stages, rss_start, rss_1k, _rss_mb(process.pid), done,
+                memory_parts(process.pid),
             )
     finally:
         simulator.close()
@@ -323,6 +358,17 @@ def report(starts: Starts, run: PressRun, folder: Path) -> str:
             f"| {start} → {end} | {what} | {percentile(spent, 50):.1f} ms | "
             f"{percentile(spent, 99):.1f} ms |"
             for spent, (start, end, what) in zip(run.stage_ms, STAGES, strict=True)
+        ),
+        "",
+        f"Where the resident memory lies (from `/proc/PID/smaps`; the kiosk after "
+        f"{run.ratings:,} ratings, the bare app once drawn):",
+        "",
+        "| Part | Kiosk | Bare Kivy app | Difference |",
+        "|---|---|---|---|",
+        *(
+            f"| {part} | {mb:.1f} MB | {starts.bare_parts.get(part, 0.0):.1f} MB | "
+            f"{mb - starts.bare_parts.get(part, 0.0):+.1f} MB |"
+            for part, mb in run.parts_end.items()
         ),
         NOTE,
     ])

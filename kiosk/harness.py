@@ -134,6 +134,12 @@ class KioskProcess:
             raise XDisplayError(f"{exc}\n--- kiosk log ---\n{self.log()}") from None
         return self
 
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("the kiosk has not been started")
+        return self._proc.pid
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

@@ -1,28 +1,31 @@
 """The kiosk's HTTP client for the central server (API v1).
 
-Every request carries an explicit timeout (requests has none by default). Every
-failure surfaces as one typed `SyncHTTPError` carrying the HTTP status (None when
-no answer came back) and the server's `Retry-After`, so the uploader can decide:
-413 → smaller batches, 429/503 → wait as told, anything else → back off.
+Every request carries an explicit timeout. Every failure surfaces as one typed
+`SyncHTTPError` carrying the HTTP status (None when no answer came back) and the
+server's `Retry-After`, so the uploader can decide: 413 → smaller batches, 429/503 →
+wait as told, anything else → back off.
 
-Each function takes an optional `requests.Session` (the uploader keeps one so a
-backlog drains over one kept-alive connection); without it the call uses its own.
+Each function takes an optional `HttpSession` (the uploader keeps one so a backlog
+drains over one kept-alive connection); without it the call uses its own. Built on the
+standard library's `http.client`, not `requests`: see `http_session`.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.client import HTTPException
 from typing import Any, TypeVar
 
-import requests
 from pydantic import BaseModel, ValidationError
 
+from hailong import __version__
 from hailong.i18n import _
 from hailong.sync.backoff import parse_retry_after
+from hailong.sync.http_session import HttpSession, Response
 from hailong.sync.wire import (
     API_PREFIX,
     Batch,
@@ -42,6 +45,8 @@ BATCHES_PATH = f"{API_PREFIX}/ratings/batches"
 HEARTBEAT_PATH = f"{API_PREFIX}/kiosk/heartbeat"
 # Enough of an error body to explain it in a log line, not a whole HTML page.
 _DETAIL_CHARS = 300
+_USER_AGENT = f"hailong-kiosk/{__version__}"
+_JSON = {"Content-Type": "application/json"}
 
 
 class SyncError(Exception):
@@ -77,11 +82,11 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _detail(response: requests.Response) -> str:
+def _detail(response: Response) -> str:
     try:
-        body: Any = response.json()
+        body: Any = json.loads(response.content)
     except ValueError:
-        return response.text[:_DETAIL_CHARS].strip()
+        return response.content.decode("utf-8", "replace")[:_DETAIL_CHARS].strip()
     if isinstance(body, dict) and "detail" in body:
         body = body["detail"]
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
@@ -89,25 +94,17 @@ def _detail(response: requests.Response) -> str:
 
 
 def _root_cause(exc: BaseException) -> str:
-    """The innermost reason inside requests' and urllib3's wrappers, e.g.
-    "[Errno 111] Connection refused" rather than three nested class names."""
-    cause = exc
-    while True:
-        inner = getattr(cause, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = next((a for a in cause.args if isinstance(a, BaseException)), None)
-        if inner is None:
-            break
-        cause = inner
-    return str(cause) or cause.__class__.__name__
+    """Why no answer came, e.g. "[Errno 111] Connection refused"; the class name
+    when the exception has nothing to say."""
+    return str(exc) or exc.__class__.__name__
 
 
 @contextmanager
-def _session(session: requests.Session | None) -> Iterator[requests.Session]:
+def _session(session: HttpSession | None) -> Iterator[HttpSession]:
     if session is not None:
         yield session
     else:
-        with requests.Session() as own:
+        with HttpSession() as own:
             yield own
 
 
@@ -116,26 +113,33 @@ def _request(
     url: str,
     *,
     timeout: float,
-    session: requests.Session | None,
-    **kwargs: Any,
-) -> requests.Response:
+    session: HttpSession | None,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     try:
         with _session(session) as http:
-            response = http.request(method, url, timeout=timeout, **kwargs)
-    except requests.Timeout:
+            response = http.request(
+                method,
+                url,
+                timeout=timeout,
+                body=body,
+                headers={"User-Agent": _USER_AGENT, **(headers or {})},
+            )
+    except TimeoutError:
         raise SyncHTTPError(
             _("no answer from {url} within {timeout} s").format(url=url, timeout=timeout)
         ) from None
-    except requests.RequestException as exc:
+    except (OSError, HTTPException) as exc:
         raise SyncHTTPError(
             _("cannot reach {url}: {error}").format(url=url, error=_root_cause(exc))
         ) from exc
-    if response.status_code >= 400:
+    if response.status >= 400:
         raise SyncHTTPError(
             _("{url} answered {status}: {detail}").format(
-                url=url, status=response.status_code, detail=_detail(response)
+                url=url, status=response.status, detail=_detail(response)
             ),
-            status=response.status_code,
+            status=response.status,
             retry_after_s=parse_retry_after(
                 response.headers.get("Retry-After"), datetime.now(UTC)
             ),
@@ -143,17 +147,17 @@ def _request(
     return response
 
 
-def _parse(model: type[M], response: requests.Response) -> M:
+def _parse(model: type[M], response: Response) -> M:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         raise SyncHTTPError(
             _("{url} answered {status} with an unexpected body: {error}").format(
                 url=response.url,
-                status=response.status_code,
+                status=response.status,
                 error=exc.errors(include_url=False)[:3],
             ),
-            status=response.status_code,
+            status=response.status,
         ) from None
 
 
@@ -163,7 +167,7 @@ def enroll(
     app_version: str,
     timeout: float,
     hostname: str = "",
-    session: requests.Session | None = None,
+    session: HttpSession | None = None,
 ) -> EnrollResponse:
     """Trade a one-time enrollment code for this kiosk's credential and configuration."""
     body = EnrollRequest(code=code, app_version=app_version, hostname=hostname)
@@ -172,14 +176,14 @@ def enroll(
         _url(server_url, ENROLL_PATH),
         timeout=timeout,
         session=session,
-        data=body.model_dump_json(),
-        headers={"Content-Type": "application/json"},
+        body=body.model_dump_json().encode(),
+        headers=_JSON,
     )
     return _parse(EnrollResponse, response)
 
 
 def fetch_config(
-    server_url: object, token: str, timeout: float, session: requests.Session | None = None
+    server_url: object, token: str, timeout: float, session: HttpSession | None = None
 ) -> KioskConfig:
     response = _request(
         "GET", _url(server_url, CONFIG_PATH), timeout=timeout, session=session,
@@ -189,7 +193,7 @@ def fetch_config(
 
 
 def fetch_photo(
-    url: str, token: str, timeout: float, session: requests.Session | None = None
+    url: str, token: str, timeout: float, session: HttpSession | None = None
 ) -> bytes:
     """An officer's photo at the absolute `url` (resolve KioskConfig's relative
     `photo_url` against the server URL first)."""
@@ -219,7 +223,7 @@ def upload(
     token: str,
     batch: Batch,
     timeout: float,
-    session: requests.Session | None = None,
+    session: HttpSession | None = None,
 ) -> BatchResult:
     return upload_body(server_url, token, batch_body(batch), timeout, session)
 
@@ -229,7 +233,7 @@ def upload_body(
     token: str,
     body: bytes,
     timeout: float,
-    session: requests.Session | None = None,
+    session: HttpSession | None = None,
 ) -> BatchResult:
     """Upload a batch already serialised (`batch_body` or `spliced_body`)."""
     response = _request(
@@ -238,12 +242,8 @@ def upload_body(
         timeout=timeout,
         session=session,
         # Ratings compress about tenfold: a slow or metered link carries a tenth.
-        data=gzip.compress(body, compresslevel=6),
-        headers={
-            **_bearer(token),
-            "Content-Type": "application/json",
-            "Content-Encoding": "gzip",
-        },
+        body=gzip.compress(body, compresslevel=6),
+        headers={**_bearer(token), **_JSON, "Content-Encoding": "gzip"},
     )
     return _parse(BatchResult, response)
 
@@ -253,14 +253,14 @@ def heartbeat(
     token: str,
     beat: Heartbeat,
     timeout: float,
-    session: requests.Session | None = None,
+    session: HttpSession | None = None,
 ) -> HeartbeatAck:
     response = _request(
         "POST",
         _url(server_url, HEARTBEAT_PATH),
         timeout=timeout,
         session=session,
-        data=beat.model_dump_json(),
-        headers={**_bearer(token), "Content-Type": "application/json"},
+        body=beat.model_dump_json().encode(),
+        headers={**_bearer(token), **_JSON},
     )
     return _parse(HeartbeatAck, response)

@@ -15,6 +15,12 @@ answer leaves the rating "pending", it is sent again with the same id, and the
 server's idempotent ingest answers "duplicate". Two uploads in flight at once (the
 background uploader and `hailong sync push`) are just as harmless.
 
+File format. The tables are `kiosk_schema`'s, built and upgraded by Alembic; values
+are stored as SQLAlchemy's SQLite dialect stores those column types (see
+`CONVERTED_COLUMNS`), but the store itself runs on the standard library's `sqlite3`:
+SQLAlchemy (and the asyncio it pulls in) cost a kiosk process some 16 MB of memory, so
+it is imported only to upgrade a database that is behind.
+
 State keys (`get_state` / `set_state`), shared with the kiosk's enrollment code:
     kiosk_id    the id the server gave this kiosk at enrollment (decimal text)
     token       the kiosk's bearer credential for the server
@@ -29,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import threading
 import unicodedata
 import uuid
@@ -38,59 +45,99 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from typing import Any, Literal
 
 from hailong.config.reasons import ReasonCode
 from hailong.i18n import _
 from hailong.kiosk.session import BoxKey, NewRating
 from hailong.sync.ids import new_rating_id
-from hailong.sync.kiosk_migrations import is_current, upgrade
-from hailong.sync.kiosk_schema import UtcDateTime, outbox, ratings, sequences, state
+from hailong.sync.kiosk_migrations import is_current
 from hailong.sync.wire import Flag, ItemResult, RatingItem, Source
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
-_IMMEDIATE = "hailong_begin_immediate"
+# Idle connections kept open; the kiosk uses about four at once (box, taps, uploader, UI).
+_POOL_SIZE = 5
 _LAST_SUCCESS = "sync.last_success_at"
 _LAST_ERROR_AT = "sync.last_error_at"
 _LAST_ERROR = "sync.last_error"
 _SENT_STATUSES = ("accepted", "duplicate")
 
+StoredAs = Literal["uuid", "time", "bool", "json"]
 
-# Built once: a press is on the hot path from the box's frame to its acknowledgement,
-# and building statements per call costs more than SQLite's own commit.
-_NEXT_SEQ = (
-    sa.select(sequences.c.last_value + 1)
-    .where(sequences.c.name == "kiosk_seq")
-    .scalar_subquery()
+# The columns whose stored form is not their Python value, as SQLAlchemy's SQLite
+# dialect writes `kiosk_schema`'s types (a test holds this map to that schema):
+#   uuid  `Uuid`: 32 lowercase hex digits
+#   time  `UtcDateTime`: UTC, naive, text "YYYY-MM-DD HH:MM:SS.ffffff"
+#   bool  `Boolean`: 0 or 1
+#   json  `JSON`: the text of `json.dumps(value)`
+# Every other column holds an integer or text, stored as it is.
+CONVERTED_COLUMNS: Mapping[str, Mapping[str, StoredAs]] = {
+    "ratings": {
+        "id": "uuid",
+        "flags": "json",
+        "wall_time": "time",
+        "clock_trusted": "bool",
+        "boot_id": "uuid",
+        "phone_consent": "bool",
+        "held": "bool",
+    },
+    "outbox": {"synced_at": "time"},
+}
+
+
+def _time_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"a naive datetime cannot be stored, got {value!r}")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _time_value(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# A rating as `_stored` reads it; built once, like every statement below: a press is on
+# the hot path from the box's frame to its acknowledgement.
+_RATING_COLUMNS = ", ".join(
+    f"ratings.{name}"
+    for name in (
+        "kiosk_seq", "id", "counter_id", "officer_id", "button", "scale_size",
+        "sipas_level", "source", "flags", "box_serial", "box_boot_nonce", "box_seq",
+        "wall_time", "monotonic_ms", "clock_trusted", "boot_id", "reason", "comment",
+        "callback_phone", "phone_consent", "held",
+    )
+)
+# What `record` writes; the feedback columns keep their defaults.
+_RECORDED = (
+    "id", "counter_id", "officer_id", "button", "scale_size", "sipas_level", "source",
+    "flags", "box_serial", "box_boot_nonce", "box_seq", "wall_time", "monotonic_ms",
+    "clock_trusted", "boot_id", "held",
 )
 # The unique index on the box key decides what is a resent press; the sequence
 # counter moves only when a row was really inserted, so resends leave no gap.
 _INSERT_RATING = (
-    sqlite_insert(ratings)
-    .values(kiosk_seq=_NEXT_SEQ)
-    .on_conflict_do_nothing(
-        index_elements=[ratings.c.box_serial, ratings.c.box_boot_nonce, ratings.c.box_seq]
-    )
-    .returning(*ratings.c)
+    f"INSERT INTO ratings (kiosk_seq, {', '.join(_RECORDED)}) "
+    "VALUES ((SELECT last_value + 1 FROM sequences WHERE name = 'kiosk_seq'), "
+    f"{', '.join(':' + name for name in _RECORDED)}) "
+    "ON CONFLICT (box_serial, box_boot_nonce, box_seq) DO NOTHING "
+    f"RETURNING {_RATING_COLUMNS}"
 )
-_SELECT_BOX_PRESS = sa.select(ratings).where(
-    ratings.c.box_serial == sa.bindparam("serial"),
-    ratings.c.box_boot_nonce == sa.bindparam("nonce"),
-    ratings.c.box_seq == sa.bindparam("seq"),
+_SELECT_BOX_PRESS = (
+    f"SELECT {_RATING_COLUMNS} FROM ratings "
+    "WHERE box_serial = ? AND box_boot_nonce = ? AND box_seq = ?"
 )
-_ADVANCE_SEQ = (
-    sa.update(sequences)
-    .where(sequences.c.name == "kiosk_seq")
-    .values(last_value=sa.bindparam("last"))
+_ADVANCE_SEQ = "UPDATE sequences SET last_value = ? WHERE name = 'kiosk_seq'"
+_ENQUEUE = "INSERT INTO outbox (kiosk_seq, state) VALUES (?, 'pending')"
+_SELECT_SINCE = (
+    f"SELECT {_RATING_COLUMNS} FROM ratings WHERE wall_time >= ? ORDER BY kiosk_seq"
 )
-_ENQUEUE = sa.insert(outbox)
+_UPDATE_FEEDBACK = (
+    "UPDATE ratings SET reason = ?, comment = ?, callback_phone = ?, phone_consent = ? "
+    "WHERE id = ? AND held IS 1"
+)
+_RELEASE = "UPDATE ratings SET held = 0 WHERE id = ? AND held IS 1"
+_RELEASE_ALL = "UPDATE ratings SET held = 0 WHERE held IS 1"
 
 # The outbox's oldest waiting ratings, each as its wire item's JSON written by SQLite
 # itself (`json_object`), byte for byte what `RatingItem.model_dump_json` gives:
@@ -100,57 +147,66 @@ _ENQUEUE = sa.insert(outbox)
 _HEX_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
-def _json_value(name: str) -> sa.ColumnElement[Any]:
-    """A `ratings` column as the wire item's JSON has it."""
-    column = ratings.c[name]
-    stored = sa.type_coerce(column, sa.String)
-    if isinstance(column.type, sa.Uuid):  # 32 hex digits in SQLite
-        parts = [sa.func.substr(stored, start, length) for start, length in _HEX_UUID_PARTS]
-        return sa.func.lower(sa.func.printf("%s-%s-%s-%s-%s", *parts))
-    if isinstance(column.type, UtcDateTime):
-        # Stored "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; pydantic leaves out a zero fraction.
-        whole_seconds = sa.func.substr(stored, 21) == "000000"
-        iso = sa.case((whole_seconds, sa.func.substr(stored, 1, 19)), else_=stored)
-        return sa.func.replace(iso, " ", "T") + "Z"
-    if isinstance(column.type, sa.Boolean):  # 0 or 1 in SQLite
-        return sa.func.json(sa.case((column, "true"), else_="false"))
-    if isinstance(column.type, sa.JSON):
-        return sa.func.json(stored)
+def _wire_value(name: str) -> str:
+    """SQL for a `ratings` column as the wire item's JSON has it."""
+    column = f"ratings.{name}"
+    stored = CONVERTED_COLUMNS["ratings"].get(name)
+    if stored == "uuid":
+        parts = ", ".join(f"substr({column}, {at}, {length})" for at, length in _HEX_UUID_PARTS)
+        return f"lower(printf('%s-%s-%s-%s-%s', {parts}))"
+    if stored == "time":
+        # Pydantic writes "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", leaving out a zero fraction.
+        iso = (
+            f"CASE WHEN substr({column}, 21) = '000000' THEN substr({column}, 1, 19) "
+            f"ELSE {column} END"
+        )
+        return f"replace({iso}, ' ', 'T') || 'Z'"
+    if stored == "bool":
+        return f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
+    if stored == "json":
+        return f"json({column})"
     return column
 
 
-_ITEM_JSON = sa.func.json_object(
-    *(part for name in RatingItem.model_fields for part in (sa.literal(name), _json_value(name)))
+_ITEM_JSON = "json_object({})".format(
+    ", ".join(f"'{name}', {_wire_value(name)}" for name in RatingItem.model_fields)
 )
 _SELECT_PENDING = (
-    sa.select(
-        ratings.c.kiosk_seq, sa.type_coerce(ratings.c.id, sa.String), _ITEM_JSON
-    )
-    .select_from(outbox.join(ratings))
-    .where(
-        outbox.c.state == "pending",
-        ratings.c.held.is_(False),
-        outbox.c.kiosk_seq > sa.bindparam("after_seq"),
-    )
-    .order_by(outbox.c.kiosk_seq)
-    .limit(sa.bindparam("max_items"))
+    f"SELECT outbox.kiosk_seq, ratings.id, {_ITEM_JSON} "
+    "FROM outbox JOIN ratings ON ratings.kiosk_seq = outbox.kiosk_seq "
+    "WHERE outbox.state = 'pending' AND ratings.held IS 0 AND outbox.kiosk_seq > ? "
+    "ORDER BY outbox.kiosk_seq LIMIT ?"
 )
-# Outbox entries by kiosk_seq, the numbers passed as one JSON array: one bound value
-# instead of a thousand.
-_PENDING_BY_SEQS = sa.update(outbox).where(
-    outbox.c.state == "pending",
-    outbox.c.kiosk_seq.in_(
-        sa.select(sa.column("value", sa.Integer)).select_from(
-            sa.func.json_each(sa.bindparam("seqs", type_=sa.String)).table_valued("value")
-        )
-    ),
+# Many ratings at once are passed as one JSON array: one bound value instead of a
+# thousand.
+_SETTLE = (
+    "UPDATE outbox SET state = 'sent', result = ?, synced_at = ? "
+    "WHERE state = 'pending' AND kiosk_seq IN (SELECT value FROM json_each(?))"
 )
-
-
-_UPDATE_HELD = (
-    sa.update(ratings)
-    .where(ratings.c.id == sa.bindparam("rating_id"), ratings.c.held.is_(True))
+_SET_ASIDE = (
+    "UPDATE outbox SET state = 'set_aside', result = ?, reason = ? "
+    "WHERE state = 'pending' AND kiosk_seq = ?"
 )
+_SEQS_OF_IDS = (
+    "SELECT id, kiosk_seq FROM ratings WHERE id IN (SELECT value FROM json_each(?))"
+)
+_COUNT = "SELECT count(*) FROM outbox WHERE state = ?"
+_OLDEST_PENDING = (
+    "SELECT ratings.wall_time FROM outbox JOIN ratings ON ratings.kiosk_seq = outbox.kiosk_seq "
+    "WHERE outbox.state = 'pending' ORDER BY outbox.kiosk_seq LIMIT 1"
+)
+_SELECT_SET_ASIDE = (
+    "SELECT outbox.kiosk_seq, ratings.id, outbox.result, outbox.reason "
+    "FROM outbox JOIN ratings ON ratings.kiosk_seq = outbox.kiosk_seq "
+    "WHERE outbox.state = 'set_aside' ORDER BY outbox.kiosk_seq DESC LIMIT ?"
+)
+_GET_STATE = 'SELECT value FROM state WHERE "key" = ?'
+_SYNC_STATE = 'SELECT "key", value FROM state WHERE "key" IN (?, ?, ?)'
+_PUT_STATE = (
+    'INSERT INTO state ("key", value) VALUES (?, ?) '
+    'ON CONFLICT ("key") DO UPDATE SET value = excluded.value'
+)
+_DELETE_STATE = 'DELETE FROM state WHERE "key" = ?'
 
 
 class StoreError(Exception):
@@ -265,65 +321,104 @@ class Applied:
         return self.sent + self.set_aside
 
 
-def _stored(row: sa.Row[Any]) -> StoredRating:
-    box = (
-        BoxKey(row.box_serial, row.box_boot_nonce, row.box_seq)
-        if row.box_serial is not None
-        else None
-    )
+def _stored(row: Sequence[Any]) -> StoredRating:
+    (
+        kiosk_seq, rating_id, counter_id, officer_id, button, scale_size, sipas_level,
+        source, flags, box_serial, box_boot_nonce, box_seq, wall_time, monotonic_ms,
+        clock_trusted, boot_id, reason, comment, callback_phone, phone_consent, held,
+    ) = row
     return StoredRating(
-        id=row.id,
-        kiosk_seq=row.kiosk_seq,
-        counter_id=row.counter_id,
-        officer_id=row.officer_id,
-        button=row.button,
-        scale_size=row.scale_size,
-        sipas_level=row.sipas_level,
-        source=row.source,
-        flags=tuple(row.flags),
-        box=box,
-        wall_time=row.wall_time,
-        monotonic_ms=row.monotonic_ms,
-        clock_trusted=row.clock_trusted,
-        boot_id=row.boot_id,
+        id=uuid.UUID(rating_id),
+        kiosk_seq=kiosk_seq,
+        counter_id=counter_id,
+        officer_id=officer_id,
+        button=button,
+        scale_size=scale_size,
+        sipas_level=sipas_level,
+        source=source,
+        flags=tuple(json.loads(flags)),
+        box=BoxKey(box_serial, box_boot_nonce, box_seq) if box_serial is not None else None,
+        wall_time=_time_value(wall_time),
+        monotonic_ms=monotonic_ms,
+        clock_trusted=bool(clock_trusted),
+        boot_id=uuid.UUID(boot_id),
         feedback=Feedback(
-            reason=row.reason,
-            comment=row.comment,
-            callback_phone=row.callback_phone,
-            phone_consent=row.phone_consent,
+            reason=reason,
+            comment=comment,
+            callback_phone=callback_phone,
+            phone_consent=bool(phone_consent),
         ),
-        held=row.held,
+        held=bool(held),
     )
 
 
-def _make_engine(path: Path, *, foreign_keys: bool) -> Engine:
-    engine = sa.create_engine(
-        sa.URL.create("sqlite", database=str(path)),
-        connect_args={"check_same_thread": False},
+def _connect(path: Path, *, foreign_keys: bool) -> sqlite3.Connection:
+    # With isolation_level None, sqlite3 leaves transactions alone: the store emits
+    # BEGIN (IMMEDIATE) and COMMIT itself rather than letting it begin lazily, DEFERRED.
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
-
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Python's sqlite3 would otherwise open transactions itself, lazily and DEFERRED;
-        # the "begin" hook below emits BEGIN instead.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
         if mode.lower() != "wal":
             log.warning("%s cannot use WAL (journal_mode is %s)", path, mode)
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-        cursor.close()
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # Writers take the write lock up front, so two writers queue on busy_timeout
-        # instead of failing half-way when a read lock cannot be upgraded.
-        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
-    return engine
+class _Pool:
+    """Connections to one file, handed out one per operation: the store is used from
+    several threads at once (the box driver, taps, the uploader, the UI), and an
+    sqlite3 connection must serve one of them at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        """`begin` ... COMMIT around the block; ROLLBACK when it raises."""
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = _connect(self._path, foreign_keys=True)
+        try:
+            connection.execute(begin)
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        finally:
+            self._give_back(connection)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        # One still in a transaction is one whose ROLLBACK failed: not to be reused.
+        if not connection.in_transaction:
+            with self._lock:
+                if not self._closed and len(self._idle) < _POOL_SIZE:
+                    self._idle.append(connection)
+                    return
+        connection.close()
+
+    def close(self) -> None:
+        """Close every idle connection, and those in use as they come back. The store
+        still works after it (like SQLAlchemy's `Engine.dispose`), one connection per
+        operation, so a thread still finishing its work at shutdown is not cut off."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
 
 def _create_private(path: Path) -> None:
@@ -335,6 +430,61 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
+def _unusable(path: Path, error: BaseException) -> StoreError:
+    return StoreError(
+        _("{path} is not a usable kiosk database: {error}").format(path=path, error=error)
+    )
+
+
+def _upgrade(path: Path, extra_migrations: Sequence[Path]) -> None:
+    """Bring the database at `path` to the newest revision (and `extra_migrations`)
+    with Alembic, in one transaction. Imported only here: an up-to-date kiosk never
+    loads SQLAlchemy or Alembic."""
+    import sqlalchemy as sa
+    from alembic.util.exc import CommandError
+    from sqlalchemy import event
+
+    from hailong.sync.kiosk_migrations import upgrade
+
+    # SQLite's recipe for rebuilding a table (what batch mode does) needs foreign
+    # keys off, or dropping the old copy of `ratings` would trip on `outbox`; they
+    # are checked before the upgrade commits instead.
+    engine = sa.create_engine(
+        sa.URL.create("sqlite", database=str(path)),
+        creator=lambda: _connect(path, foreign_keys=False),
+    )
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        # Another process opening the same file waits here, then finds it upgraded.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        with engine.connect() as connection, connection.begin():
+            if not extra_migrations and is_current(connection.connection.driver_connection):
+                return
+            try:
+                upgrade(connection, "head", extra_migrations)
+            except CommandError as exc:
+                raise StoreError(
+                    _(
+                        "cannot upgrade the kiosk database {path}: {error} (was it written "
+                        "by a newer version of Hài Lòng?)"
+                    ).format(path=path, error=exc)
+                ) from exc
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise StoreError(
+                    _("upgrading {path} would break references: {rows}").format(
+                        path=path, rows=broken[:5]
+                    )
+                )
+    except sa.exc.DatabaseError as exc:
+        raise _unusable(path, exc.orig) from exc
+    finally:
+        engine.dispose()
+
+
 class KioskStore:
     def __init__(self, path: Path, *, extra_migrations: Sequence[Path] = ()) -> None:
         """Open (creating when needed) and upgrade the kiosk database at `path`.
@@ -342,61 +492,32 @@ class KioskStore:
         (tests rehearse a future upgrade with it)."""
         self.path = path
         _create_private(path)
-        self._migrate(extra_migrations)
-        self._engine = _make_engine(path, foreign_keys=True)
+        self._pool = _Pool(path)
         self._write_lock = threading.Lock()
-
-    def _migrate(self, extra_migrations: Sequence[Path]) -> None:
-        # SQLite's recipe for rebuilding a table (what batch mode does) needs foreign
-        # keys off, or dropping the old copy of `ratings` would trip on `outbox`; they
-        # are checked before the upgrade commits instead.
-        engine = _make_engine(self.path, foreign_keys=False)
         try:
-            with engine.connect() as connection:
-                connection.execution_options(**{_IMMEDIATE: True})
-                with connection.begin():
-                    if extra_migrations or not is_current(connection):
-                        self._upgrade(connection, extra_migrations)
-        except sa.exc.DatabaseError as exc:
-            raise StoreError(
-                _("{path} is not a usable kiosk database: {error}").format(
-                    path=self.path, error=exc.orig
-                )
-            ) from exc
-        finally:
-            engine.dispose()
+            if extra_migrations or not self._is_current():
+                _upgrade(path, extra_migrations)
+        except sqlite3.DatabaseError as exc:
+            self._pool.close()
+            raise _unusable(path, exc) from exc
+        except BaseException:
+            self._pool.close()
+            raise
 
-    def _upgrade(self, connection: Connection, extra_migrations: Sequence[Path]) -> None:
-        # Imported only here: an up-to-date kiosk never loads Alembic.
-        from alembic.util.exc import CommandError
-
-        try:
-            upgrade(connection, "head", extra_migrations)
-        except CommandError as exc:
-            raise StoreError(
-                _(
-                    "cannot upgrade the kiosk database {path}: {error} (was it written by "
-                    "a newer version of Hài Lòng?)"
-                ).format(path=self.path, error=exc)
-            ) from exc
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if broken:
-            raise StoreError(
-                _("upgrading {path} would break references: {rows}").format(
-                    path=self.path, rows=broken[:5]
-                )
-            )
+    def _is_current(self) -> bool:
+        with self._read() as connection:
+            return is_current(connection)
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._write_lock, self._engine.connect() as connection:
-            connection.execution_options(**{_IMMEDIATE: True})
-            with connection.begin():
-                yield connection
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # Writers take the write lock up front, so two writers queue on busy_timeout
+        # instead of failing half-way when a read lock cannot be upgraded.
+        with self._write_lock, self._pool.transaction("BEGIN IMMEDIATE") as connection:
+            yield connection
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as connection, connection.begin():
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._pool.transaction("BEGIN") as connection:
             yield connection
 
     # -- ratings --------------------------------------------------------------------
@@ -422,35 +543,35 @@ class KioskStore:
             raise ValueError("wall_time must be timezone-aware")
         box = rating.box
         values = {
-            "id": new_rating_id(),
+            "id": new_rating_id().hex,
             "counter_id": rating.counter_id,
             "officer_id": rating.officer_id,
             "button": rating.button,
             "scale_size": rating.scale_size,
             "sipas_level": rating.sipas_level,
             "source": rating.source,
-            "flags": list(rating.flags),
+            "flags": json.dumps(list(rating.flags)),
             "box_serial": box.serial if box else None,
             "box_boot_nonce": box.boot_nonce if box else None,
             "box_seq": box.seq if box else None,
-            "wall_time": wall_time,
+            "wall_time": _time_text(wall_time),
             "monotonic_ms": monotonic_ms,
-            "clock_trusted": clock_trusted,
-            "boot_id": boot_id,
-            "held": hold,
+            "clock_trusted": int(clock_trusted),
+            "boot_id": boot_id.hex,
+            "held": int(hold),
         }
         with self._write() as connection:
-            row = connection.execute(_INSERT_RATING, values).one_or_none()
-            if row is None:
-                assert box is not None  # only a box key can conflict
-                row = connection.execute(
-                    _SELECT_BOX_PRESS,
-                    {"serial": box.serial, "nonce": box.boot_nonce, "seq": box.seq},
-                ).one()
-                log.info("box %s resent press %s; already stored", box.serial, box.seq)
+            rows = connection.execute(_INSERT_RATING, values).fetchall()
+            if rows:
+                (row,) = rows
+                connection.execute(_ADVANCE_SEQ, (row[0],))
+                connection.execute(_ENQUEUE, (row[0],))
             else:
-                connection.execute(_ADVANCE_SEQ, {"last": row.kiosk_seq})
-                connection.execute(_ENQUEUE, {"kiosk_seq": row.kiosk_seq, "state": "pending"})
+                assert box is not None  # only a box key can conflict
+                (row,) = connection.execute(
+                    _SELECT_BOX_PRESS, (box.serial, box.boot_nonce, box.seq)
+                ).fetchall()
+                log.info("box %s resent press %s; already stored", box.serial, box.seq)
         return _stored(row)
 
     def pending(self, max_items: int, max_bytes: int) -> list[RatingItem]:
@@ -467,9 +588,7 @@ class KioskStore:
         if max_items < 1:
             raise ValueError(f"max_items must be ≥ 1, got {max_items}")
         with self._read() as connection:
-            rows = connection.execute(
-                _SELECT_PENDING, {"after_seq": after_seq, "max_items": max_items}
-            ).all()
+            rows = connection.execute(_SELECT_PENDING, (after_seq, max_items)).fetchall()
         items: list[PendingItem] = []
         size = len(b"[]")
         for kiosk_seq, hex_id, text in rows:
@@ -484,40 +603,34 @@ class KioskStore:
     def update_feedback(self, rating_id: uuid.UUID, feedback: Feedback) -> bool:
         """Replace a held rating's feedback; False (nothing written) when the rating
         is not held any more: once released it may already be on the server."""
-        values = {
-            "reason": feedback.reason,
-            "comment": unicodedata.normalize("NFC", feedback.comment)
+        values = (
+            feedback.reason,
+            unicodedata.normalize("NFC", feedback.comment)
             if feedback.comment is not None
             else None,
-            "callback_phone": feedback.callback_phone,
-            "phone_consent": feedback.phone_consent,
-        }
+            feedback.callback_phone,
+            int(feedback.phone_consent),
+            rating_id.hex,
+        )
         with self._write() as connection:
-            return connection.execute(_UPDATE_HELD.values(**values), {"rating_id": rating_id})\
-                .rowcount == 1
+            return connection.execute(_UPDATE_FEEDBACK, values).rowcount == 1
 
     def release(self, rating_id: uuid.UUID) -> bool:
         """Let a held rating be uploaded, with whatever feedback it has."""
         with self._write() as connection:
-            return connection.execute(
-                _UPDATE_HELD.values(held=False), {"rating_id": rating_id}
-            ).rowcount == 1
+            return connection.execute(_RELEASE, (rating_id.hex,)).rowcount == 1
 
     def release_all(self) -> int:
         """Release every held rating (at start: a citizen cut off by a crash or a power
         cut keeps their rating and what they had answered)."""
         with self._write() as connection:
-            return connection.execute(
-                sa.update(ratings).where(ratings.c.held.is_(True)).values(held=False)
-            ).rowcount
+            return connection.execute(_RELEASE_ALL).rowcount
 
     def ratings_since(self, when: datetime) -> list[StoredRating]:
         """Every rating stored at or after `when` (kiosk wall time), oldest first."""
-        query = sa.select(ratings).where(ratings.c.wall_time >= when).order_by(
-            ratings.c.kiosk_seq
-        )
         with self._read() as connection:
-            return [_stored(row) for row in connection.execute(query)]
+            rows = connection.execute(_SELECT_SINCE, (_time_text(when),)).fetchall()
+        return [_stored(row) for row in rows]
 
     def apply_results(
         self,
@@ -549,13 +662,11 @@ class KioskStore:
             verdicts = of_sent
             if others:
                 verdicts = {**of_sent, **self._verdicts_by_lookup(connection, others)}
+            synced_at = _time_text(now)
             for status in _SENT_STATUSES:
                 seqs = [seq for seq, result in verdicts.items() if result.status == status]
                 if seqs:
-                    connection.execute(
-                        _PENDING_BY_SEQS.values(state="sent", result=status, synced_at=now),
-                        {"seqs": json.dumps(seqs)},
-                    )
+                    connection.execute(_SETTLE, (status, synced_at, json.dumps(seqs)))
             for seq, result in verdicts.items():
                 if result.status not in _SENT_STATUSES:
                     self._set_aside(connection, seq, result)
@@ -567,23 +678,22 @@ class KioskStore:
 
     @staticmethod
     def _verdicts_by_lookup(
-        connection: Connection, results: Sequence[ItemResult]
+        connection: sqlite3.Connection, results: Sequence[ItemResult]
     ) -> dict[int, ItemResult]:
         """The verdicts for ratings not in the upload as sent, by their stored kiosk_seq."""
         wanted = {result.id: result for result in results}
-        query = sa.select(ratings.c.id, ratings.c.kiosk_seq).where(ratings.c.id.in_(wanted))
-        found = {row.id: row.kiosk_seq for row in connection.execute(query)}
+        rows = connection.execute(
+            _SEQS_OF_IDS, (json.dumps([rating_id.hex for rating_id in wanted]),)
+        ).fetchall()
+        found = {uuid.UUID(hex_id): seq for hex_id, seq in rows}
         for unknown in wanted.keys() - found.keys():
             log.warning("the server answered for rating %s, unknown here", unknown)
         return {seq: wanted[found_id] for found_id, seq in found.items()}
 
     @staticmethod
-    def _set_aside(connection: Connection, seq: int, result: ItemResult) -> None:
+    def _set_aside(connection: sqlite3.Connection, seq: int, result: ItemResult) -> None:
         reason = result.reason or ""
-        changed = connection.execute(
-            _PENDING_BY_SEQS.values(state="set_aside", result=result.status, reason=reason),
-            {"seqs": json.dumps([seq])},
-        ).rowcount
+        changed = connection.execute(_SET_ASIDE, (result.status, reason, seq)).rowcount
         if changed:
             log.warning(
                 "rating %s set aside: the server answered %s (%s)",
@@ -597,33 +707,22 @@ class KioskStore:
             return self._count(connection, "pending")
 
     @staticmethod
-    def _count(connection: Connection, outbox_state: str) -> int:
-        query = sa.select(sa.func.count()).select_from(outbox).where(
-            outbox.c.state == outbox_state
-        )
-        return int(connection.execute(query).scalar_one())
+    def _count(connection: sqlite3.Connection, outbox_state: str) -> int:
+        (count,) = connection.execute(_COUNT, (outbox_state,)).fetchone()
+        return int(count)
 
     def sync_status(self) -> SyncStatus:
-        oldest = (
-            sa.select(ratings.c.wall_time)
-            .select_from(outbox.join(ratings))
-            .where(outbox.c.state == "pending")
-            .order_by(outbox.c.kiosk_seq)
-            .limit(1)
-        )
         with self._read() as connection:
-            values: dict[str, str] = {
-                row.key: row.value
-                for row in connection.execute(
-                    sa.select(state.c.key, state.c.value).where(
-                        state.c.key.in_((_LAST_SUCCESS, _LAST_ERROR_AT, _LAST_ERROR))
-                    )
-                )
-            }
+            values: dict[str, str] = dict(
+                connection.execute(
+                    _SYNC_STATE, (_LAST_SUCCESS, _LAST_ERROR_AT, _LAST_ERROR)
+                ).fetchall()
+            )
+            oldest = connection.execute(_OLDEST_PENDING).fetchall()
             return SyncStatus(
                 backlog=self._count(connection, "pending"),
                 set_aside=self._count(connection, "set_aside"),
-                oldest_pending_at=connection.execute(oldest).scalar(),
+                oldest_pending_at=_time_value(oldest[0][0]) if oldest else None,
                 last_success_at=_parse_time(values.get(_LAST_SUCCESS)),
                 last_error_at=_parse_time(values.get(_LAST_ERROR_AT)),
                 last_error=values.get(_LAST_ERROR),
@@ -631,15 +730,12 @@ class KioskStore:
 
     def set_aside(self, limit: int = 20) -> list[SetAside]:
         """The most recent ratings the server refused, with its answer and reason."""
-        query = (
-            sa.select(outbox.c.kiosk_seq, ratings.c.id, outbox.c.result, outbox.c.reason)
-            .select_from(outbox.join(ratings))
-            .where(outbox.c.state == "set_aside")
-            .order_by(outbox.c.kiosk_seq.desc())
-            .limit(limit)
-        )
         with self._read() as connection:
-            return [SetAside(*row) for row in connection.execute(query)]
+            rows = connection.execute(_SELECT_SET_ASIDE, (limit,)).fetchall()
+        return [
+            SetAside(kiosk_seq, uuid.UUID(hex_id), result, reason)
+            for kiosk_seq, hex_id, result, reason in rows
+        ]
 
     def note_attempt(self, error: str | None) -> None:
         """Record the outcome of an upload: a success when `error` is None."""
@@ -653,28 +749,23 @@ class KioskStore:
 
     def get_state(self, key: str) -> str | None:
         with self._read() as connection:
-            return connection.execute(
-                sa.select(state.c.value).where(state.c.key == key)
-            ).scalar()
+            row = connection.execute(_GET_STATE, (key,)).fetchone()
+        return None if row is None else row[0]
 
     def set_state(self, key: str, value: str) -> None:
         self._put({key: value})
 
     def delete_state(self, key: str) -> None:
         with self._write() as connection:
-            connection.execute(sa.delete(state).where(state.c.key == key))
+            connection.execute(_DELETE_STATE, (key,))
 
     def _put(self, values: dict[str, str]) -> None:
         with self._write() as connection:
             self._put_in(connection, values)
 
     @staticmethod
-    def _put_in(connection: Connection, values: dict[str, str]) -> None:
-        upsert = sqlite_insert(state)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[state.c.key], set_={"value": upsert.excluded.value}
-        )
-        connection.execute(upsert, [{"key": k, "value": v} for k, v in values.items()])
+    def _put_in(connection: sqlite3.Connection, values: dict[str, str]) -> None:
+        connection.executemany(_PUT_STATE, values.items())
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -683,12 +774,12 @@ class KioskStore:
         them (journal_mode, synchronous: 2 = FULL, foreign_keys, busy_timeout)."""
         with self._read() as connection:
             return {
-                name: str(connection.exec_driver_sql(f"PRAGMA {name}").scalar())
+                name: str(connection.execute(f"PRAGMA {name}").fetchone()[0])
                 for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
             }
 
     def close(self) -> None:
-        self._engine.dispose()
+        self._pool.close()
 
     def __enter__(self) -> KioskStore:
         return self

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-import requests
-
 from hailong.config.settings import SyncSettings
 from hailong.i18n import _
 from hailong.sync import client
 from hailong.sync.backoff import Backoff
 from hailong.sync.boot import current_boot_id
+from hailong.sync.http_session import HttpSession
 from hailong.sync.store import KioskStore, PendingItem
 from hailong.sync.wire import Batch
 
@@ -94,7 +93,7 @@ class Uploader:
         # server's limit does not change between batches.
         self._max_items = settings.batch_max_items
         self._max_bytes = settings.batch_max_bytes
-        self._http = requests.Session()
+        self._http = HttpSession()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None

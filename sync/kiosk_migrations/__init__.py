@@ -10,21 +10,22 @@ previous one, and `op.batch_alter_table(...)` for any change to an existing tabl
 shell, `alembic.command.revision(alembic_config(conn), autogenerate=True, message=...)`
 drafts one against a database at the current head, and `HEAD` below moves to it.
 
-Alembic is imported only when a database is behind `HEAD` (about 10 MB of a kiosk's
-memory otherwise): `is_current` reads the stored revision with plain SQL.
+Alembic and SQLAlchemy are imported only when a database is behind `HEAD` (about
+25 MB of a kiosk's memory otherwise): `is_current` reads the stored revision with
+plain SQL on an `sqlite3` connection, the kiosk store's own.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Connection
-
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.engine import Connection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
@@ -32,14 +33,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent
 HEAD = "0002"
 
 
-def is_current(connection: Connection) -> bool:
+def is_current(connection: sqlite3.Connection) -> bool:
     """Whether the database already stands at `HEAD` (a new, empty one does not)."""
-    has_table = connection.exec_driver_sql(
+    has_table = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-    ).first()
+    ).fetchone()
     if has_table is None:
         return False
-    stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    stored = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     return [row[0] for row in stored] == [HEAD]
 
 

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from xvfb import Xvfb, colour_box, display_env, screen_size
@@ -87,6 +88,16 @@ def test_each_tap_is_stored_and_thanked_the_same_whatever_was_chosen(kiosk):
     ]
     # ...and it goes back to the question by itself.
     kiosk.wait_for(showing(LEVELS[0]), timeout=5)
+
+
+def test_the_running_kiosk_has_not_loaded_the_servers_libraries(kiosk):
+    # After taps were stored: SQLAlchemy and requests (with what they pull in) cost a
+    # kiosk about 20 MB; the store and the uploader use the standard library. Their
+    # compiled parts show among the process's mapped files once imported.
+    mapped = Path(f"/proc/{kiosk.pid}/maps").read_text()
+    assert "/site-packages/kivy/" in mapped  # the check sees the app's libraries
+    for library in ("/sqlalchemy/", "/charset_normalizer/"):
+        assert library not in mapped, library
 
 
 def test_escape_f1_and_alt_f4_neither_close_the_kiosk_nor_open_settings(kiosk):

@@ -102,6 +102,7 @@ def test_a_refused_connection_is_typed() -> None:
         port = unused.getsockname()[1]
     with pytest.raises(client.SyncHTTPError, match="cannot reach") as failure:
         client.fetch_config(f"http://127.0.0.1:{port}", "t", timeout=2)
+    assert str(failure.value).endswith(": [Errno 111] Connection refused")
     assert failure.value.status is None
 
 

@@ -3,6 +3,7 @@ acknowledged rating arrives exactly once, whatever the network and server do."""
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import logging
 import random
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from http_peers import Answer, Hit, KeepAliveServer
 from ingest_peer import RESET, RESET_AFTER_COMMIT, IngestPeer, hang, status
 from outbox_helpers import BOOT_ID, record, record_many, wait_until
 
@@ -17,6 +19,7 @@ from hailong.config.settings import SyncSettings
 from hailong.sync.backoff import Backoff
 from hailong.sync.store import KioskStore
 from hailong.sync.uploader import PushReport, Uploader
+from hailong.sync.wire import Batch, BatchResult, ItemResult
 
 Settings = Callable[..., SyncSettings]
 QUICK = Backoff(base_s=0.01, cap_s=0.05)
@@ -130,6 +133,24 @@ def test_a_single_rating_the_server_finds_too_large_is_an_error_not_a_loss(
     report = _uploader(store, sync_settings(), peer).push_all()
     assert (report.ok, report.status, report.remaining) == (False, 413, 2)
     assert store.sync_status().set_aside == 0
+
+
+def test_successive_batches_share_one_kept_alive_connection(store: KioskStore) -> None:
+    def accept_all(hit: Hit) -> Answer:
+        batch = Batch.model_validate_json(gzip.decompress(hit.body))
+        verdicts = [ItemResult(id=item.id, status="accepted") for item in batch.items]
+        return 200, BatchResult(results=verdicts).model_dump_json().encode(), {}
+
+    record_many(store, 25)
+    with KeepAliveServer(accept_all) as server:
+        settings = SyncSettings.model_validate(
+            {"server_url": server.url(), "timeout_s": 2.0, "batch_max_items": 10}
+        )
+        uploader = Uploader(store, settings, credentials=lambda: "t", boot_id=BOOT_ID)
+        report = uploader.push_all()
+        assert uploader.stop()
+    assert (report.ok, report.sent, report.batches) == (True, 25, 3)
+    assert server.connections() == [1, 1, 1]
 
 
 def test_a_rejected_item_is_set_aside_and_blocks_nothing(
