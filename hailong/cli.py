@@ -32,7 +32,8 @@ class CommandFailed(Exception):
         self.code = code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with `only` that one subcommand's part of it."""
     parser = argparse.ArgumentParser(
         prog="hailong",
         description=_(
@@ -46,14 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help=_("log more detail (debug level)")
     )
     sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"), required=True)
-    for _name, module in SUBCOMMANDS:
-        importlib.import_module(module).register(sub)
+    for name, module in SUBCOMMANDS:
+        if only in (None, name):
+            importlib.import_module(module).register(sub)
     return parser
 
 
+def chosen_subcommand(argv: Sequence[str]) -> str | None:
+    """The subcommand named first on the command line, if it is one of ours. Only its
+    module is then imported: the kiosk, running for weeks, does not keep the server's
+    and the other commands' code in memory."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in dict(SUBCOMMANDS) else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(chosen_subcommand(words))
+    args = parser.parse_args(words)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
