@@ -31,6 +31,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from hailong.i18n import _
 from hailong.kiosk import trace
+from hailong.kiosk.memory import release_free_memory
 from hailong.kiosk.screens.widgets import FlatScreen
 from hailong.kiosk.staff.lockout import Lockouts
 from hailong.kiosk.staff.overrides import (
@@ -197,6 +198,9 @@ class StaffDesk:
         citizen_screen = self.citizen.current_screen
         if isinstance(citizen_screen, FlatScreen):
             citizen_screen.paint()
+        # Once the next frame no longer draws them, what the staff screens held goes
+        # back to the system.
+        Clock.schedule_once(lambda _dt: release_free_memory(), 0.5)
         log.info("staff menu closed")
 
     def _show(self, name: str) -> None:
