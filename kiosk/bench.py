@@ -54,13 +54,16 @@ STAGES = (
 )
 NOTE = """
 The window is drawn by Mesa's software renderer (llvmpipe) here: every frame of the
-1280×800 screen is rasterised on the CPU, and LLVM alone is about 54 MB of the
-resident memory (the bare Kivy app above pays it too; it has the kiosk's window: the
-whole screen, without multisampling). On a kiosk with a GPU driver (a Raspberry Pi's
-V3D) both figures should be lower; that has not been measured. "Drawn" is when the
-buffer swap that shows the frame has returned. Of the press-to-thank-you time, the
-durable commit is the part the citizen's rating needs; the rest is the Kivy frame
-that shows it.
+1280×800 screen is rasterised on the CPU, and the renderer's libraries (LLVM above
+all) are the largest part of the resident memory; the bare Kivy app pays them too (it
+has the kiosk's window: the whole screen, without multisampling). The kiosk checks
+its settings and the server's answers with pydantic, whose import and the machinery
+its first model builds are measured alone above: the bare app plus that is as low as
+such a kiosk can go on this renderer, before its first screen. On a kiosk with a GPU
+driver (a Raspberry Pi's V3D) the figures should differ; that has not been measured.
+"Drawn" is when the buffer swap that shows the frame has returned. Of the
+press-to-thank-you time, the durable commit is the part the citizen's rating needs;
+the rest is the Kivy frame that shows it.
 """
 
 _BARE_APP = textwrap.dedent(
@@ -91,6 +94,33 @@ _BARE_APP = textwrap.dedent(
     Bare().run()
     """
 )
+
+
+_PYDANTIC_COST = textwrap.dedent(
+    """
+    def rss_mb():
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status
+                        if line.startswith("VmRSS:"))
+    before = rss_mb()
+    import pydantic
+    class Probe(pydantic.BaseModel):
+        value: int
+    Probe(value=1)
+    print(rss_mb() - before)
+    """
+)
+
+
+def pydantic_cost_mb(runs: int = 3) -> float:
+    """MB that importing pydantic and building one model add to a fresh interpreter
+    (median of `runs`): a fixed cost of every process that uses it."""
+    costs = [
+        float(subprocess.run([sys.executable, "-c", _PYDANTIC_COST], check=True,
+                             capture_output=True, text=True).stdout)
+        for _run in range(runs)
+    ]
+    return statistics.median(costs)
 
 
 class Trace:
@@ -316,7 +346,7 @@ def presses(folder: Path, display: str, timed: int, total: int) -> PressRun:
         simulator.close()
 
 
-def report(starts: Starts, run: PressRun, folder: Path) -> str:
+def report(starts: Starts, run: PressRun, folder: Path, pydantic_mb: float) -> str:
     kiosk_s = starts.kiosk_s
     start = statistics.median(kiosk_s)
     bare = statistics.median(starts.bare_s)
@@ -370,6 +400,9 @@ def report(starts: Starts, run: PressRun, folder: Path) -> str:
             f"{mb - starts.bare_parts.get(part, 0.0):+.1f} MB |"
             for part, mb in run.parts_end.items()
         ),
+        "",
+        f"Pydantic's import and first model, alone in a fresh interpreter: {pydantic_mb:.1f} MB "
+        f"(the bare Kivy app plus it: {starts.bare_rss_mb + pydantic_mb:.1f} MB).",
         NOTE,
     ])
 
@@ -399,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = folder / "presses"
         run_dir.mkdir()
         run = presses(run_dir, x.display, args.presses, args.ratings)
-        text = report(starts, run, folder)
+        text = report(starts, run, folder, pydantic_cost_mb())
     print(text)
     if args.update:
         update_section(args.update, text)
