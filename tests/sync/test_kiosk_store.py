@@ -185,6 +185,7 @@ def test_durability_pragmas_are_in_force(store: KioskStore) -> None:
         "synchronous": "2",  # FULL
         "foreign_keys": "1",
         "busy_timeout": "10000",
+        "cache_size": "-512",  # KiB: a kiosk's memory must not grow with its database
     }
     with sqlite3.connect(store.path) as other:  # WAL is recorded in the file itself
         assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
