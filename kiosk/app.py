@@ -212,8 +212,7 @@ class HaiLongKioskApp(App):
             Clock.schedule_interval(lambda _dt: self.watchdog.ping(), self.watchdog.interval_s)
         self.screen.check()
         Clock.schedule_interval(lambda _dt: self.screen.check(), SCREEN_CHECK_S)
-        # Once the first frames are drawn, then now and again (a fraction of a
-        # millisecond: no need to wait for the idle screen).
+        # Once the first frames are drawn, then now and again.
         Clock.schedule_once(lambda _dt: release_free_memory(), FIRST_TRIM_S)
         Clock.schedule_interval(lambda _dt: release_free_memory(), TRIM_EVERY_S)
 

@@ -19,8 +19,8 @@ from functools import cache
 
 log = logging.getLogger(__name__)
 
-# After start, and then this often: a trim of a heap of some tens of MB takes a few
-# milliseconds, between two frames of an idle screen.
+# After start, and then this often (a trim of the kiosk's heap takes well under a
+# millisecond, so it need not wait for the idle screen).
 TRIM_EVERY_S = 600.0
 
 
@@ -38,10 +38,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
-def release_free_memory() -> bool:
-    """Collect Python's garbage cycles, then return the heap's free pages to the
-    system; False when this C library cannot."""
-    gc.collect()
+def release_free_memory(*, collect_garbage: bool = False) -> bool:
+    """Return the heap's free pages to the system; False when this C library cannot.
+
+    `collect_garbage` first frees Python's reference cycles (a whole screen of widgets
+    just dropped is one); that takes some 40 ms of a kiosk's main thread, where the
+    trim alone takes a fraction of a millisecond."""
+    if collect_garbage:
+        gc.collect()
     trim = _malloc_trim()
     if trim is None:
         log.debug("no malloc_trim in this C library; freed memory stays with the kiosk")

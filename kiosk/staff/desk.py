@@ -200,7 +200,7 @@ class StaffDesk:
             citizen_screen.paint()
         # Once the next frame no longer draws them, what the staff screens held goes
         # back to the system.
-        Clock.schedule_once(lambda _dt: release_free_memory(), 0.5)
+        Clock.schedule_once(lambda _dt: release_free_memory(collect_garbage=True), 0.5)
         log.info("staff menu closed")
 
     def _show(self, name: str) -> None:

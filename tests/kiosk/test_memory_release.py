@@ -56,3 +56,23 @@ def test_this_c_library_has_malloc_trim() -> None:
     name = ctypes.util.find_library("c")
     assert name is not None
     assert hasattr(ctypes.CDLL(name), "malloc_trim")
+
+
+def test_garbage_cycles_are_collected_when_asked() -> None:
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    gc.disable()  # so that only the call under test can collect the cycle
+    try:
+        node = Node()
+        node.itself = node  # type: ignore[attr-defined]
+        alive = weakref.ref(node)
+        del node
+        assert alive() is not None
+        release_free_memory(collect_garbage=True)
+        assert alive() is None
+    finally:
+        gc.enable()
