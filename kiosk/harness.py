@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from hailong.kiosk.kivy_env import WINDOW_CLASS
 from hailong.kiosk.vi_keyboard import KEYBOARD_ROWS, Key, key_rects
@@ -74,6 +76,20 @@ def seed_demo_store(
                 (photos / f"{officer.id}.png").write_bytes(demo_photo(demo.photo))
         store.set_state("config", config.model_dump_json())
         store.set_state("officer_id", str(officer_id) if officer_id else "")
+
+
+def stored_rows(database: Path, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Rows of a kiosk's SQLite file by column name, read-only: the running kiosk
+    goes on writing it."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(query, params)]
+
+
+def stored_state(database: Path, key: str) -> str | None:
+    """A kiosk's small state value (`KioskStore.get_state`), read-only."""
+    rows = stored_rows(database, 'SELECT value FROM state WHERE "key" = ?', (key,))
+    return rows[0]["value"] if rows else None
 
 
 def write_settings(

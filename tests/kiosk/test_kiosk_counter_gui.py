@@ -6,7 +6,6 @@ the shift, a tap and a press made together, and the technician's on-screen keybo
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 import zoneinfo
@@ -24,6 +23,8 @@ from hailong.kiosk.harness import (
     demo_config,
     seed_demo_store,
     showing,
+    stored_rows,
+    stored_state,
     write_settings,
 )
 from hailong.kiosk.session import RatingSession
@@ -63,19 +64,12 @@ def prepare(tmp_path, **kiosk):
 
 
 def stored(database):
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute(
-            "SELECT officer_id, source, button, sipas_level, flags, wall_time "
-            "FROM ratings ORDER BY kiosk_seq"
-        ).fetchall()
-    return [{**dict(row), "flags": json.loads(row["flags"])} for row in rows]
-
-
-def state(database, key):
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
+    rows = stored_rows(
+        database,
+        "SELECT officer_id, source, button, sipas_level, flags, wall_time "
+        "FROM ratings ORDER BY kiosk_seq",
+    )
+    return [{**row, "flags": json.loads(row["flags"])} for row in rows]
 
 
 def eventually(condition, timeout=10.0, what="the condition"):
@@ -203,9 +197,9 @@ def test_the_officer_is_signed_out_when_the_last_open_period_ends(
         kiosk.wait_for(showing(THANKS_BACKGROUND))
         kiosk.wait_for(lambda png: png == serving)
         assert datetime.now(UTC) < ends_at, "the kiosk took too long to start for this test"
-        assert state(database, "officer_id") == "1"
+        assert stored_state(database, "officer_id") == "1"
 
-        eventually(lambda: state(database, "officer_id") == "", timeout=20,
+        eventually(lambda: stored_state(database, "officer_id") == "", timeout=20,
                    what="the sign-out")
         assert datetime.now(UTC) >= ends_at
         on_break = kiosk.wait_for(lambda png: png != serving and showing(LEVELS[0])(png))
@@ -282,13 +276,13 @@ def test_the_technician_types_a_server_url_on_the_on_screen_keyboard(display, tm
         assert colour_box(refused, views.TECHNICIAN_KEYBOARD) is None
         assert ("technician's change of sync.server_url refused: sync.server_url: expected a URL "
                 'such as http://server:8080; found "http://127.0.0.1:99999"') in kiosk.log()
-        assert state(database, "settings_override") is None
+        assert stored_state(database, "settings_override") is None
 
         # Typed afresh, letters, digits and signs.
         type_url("http://127.0.0.1:99999", "http://10.0.0.5:8181")
         kiosk.wait_for(showing(views.MESSAGE_SAVED))
-        eventually(lambda: state(database, "settings_override") is not None)
-        assert json.loads(state(database, "settings_override")) == {
+        eventually(lambda: stored_state(database, "settings_override") is not None)
+        assert json.loads(stored_state(database, "settings_override")) == {
             "sync": {"server_url": "http://10.0.0.5:8181"}
         }
         assert "technician changed sync.server_url" in kiosk.log()

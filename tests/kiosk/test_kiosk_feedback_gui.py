@@ -2,7 +2,6 @@
 (Xvfb), tapped with real X events — the on-screen keyboard included — and checked by
 what is on screen and what landed in the kiosk's SQLite file."""
 
-import sqlite3
 import time
 import unicodedata
 
@@ -16,6 +15,7 @@ from hailong.kiosk.harness import (
     filling,
     seed_demo_store,
     showing,
+    stored_rows,
     write_settings,
 )
 from hailong.kiosk.vi_keyboard import keys_for
@@ -56,13 +56,12 @@ def kiosk(tmp_path_factory):
 
 
 def last_row(database):
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        db.row_factory = sqlite3.Row
-        row = db.execute(
-            "SELECT button, reason, comment, callback_phone, phone_consent, held "
-            "FROM ratings ORDER BY kiosk_seq DESC LIMIT 1"
-        ).fetchone()
-    return dict(row)
+    (row,) = stored_rows(
+        database,
+        "SELECT button, reason, comment, callback_phone, phone_consent, held "
+        "FROM ratings ORDER BY kiosk_seq DESC LIMIT 1",
+    )
+    return row
 
 
 def rate(kiosk, colour):

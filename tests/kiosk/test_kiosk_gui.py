@@ -2,7 +2,6 @@
 what is on screen and what landed in its SQLite file."""
 
 import json
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -13,7 +12,13 @@ import pytest
 from xvfb import Xvfb, colour_box, display_env, screen_size
 
 from hailong.config.settings import DEFAULT_SCALE
-from hailong.kiosk.harness import KioskProcess, seed_demo_store, showing, write_settings
+from hailong.kiosk.harness import (
+    KioskProcess,
+    seed_demo_store,
+    showing,
+    stored_rows,
+    write_settings,
+)
 from hailong.kiosk.viewmodels import THANKS_BACKGROUND
 
 pytestmark = pytest.mark.gui
@@ -44,13 +49,13 @@ def kiosk(display, tmp_path_factory):
 
 
 def stored_ratings(database):
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT source, button, sipas_level, officer_id, counter_id, flags "
-            "FROM ratings ORDER BY kiosk_seq"
-        ).fetchall()
-    return [(s, b, lvl, officer, counter, json.loads(flags))
-            for s, b, lvl, officer, counter, flags in rows]
+    rows = stored_rows(
+        database,
+        "SELECT source, button, sipas_level, officer_id, counter_id, flags "
+        "FROM ratings ORDER BY kiosk_seq",
+    )
+    return [(row["source"], row["button"], row["sipas_level"], row["officer_id"],
+             row["counter_id"], json.loads(row["flags"])) for row in rows]
 
 
 def png_size(png):

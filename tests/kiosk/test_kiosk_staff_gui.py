@@ -3,7 +3,6 @@ events: the hidden staff entry, officer sign-in by photo and PIN and by badge sc
 the technician's PIN lock across a restart, and the citizen's language toggle."""
 
 import json
-import sqlite3
 import time
 
 import pytest
@@ -16,6 +15,8 @@ from hailong.kiosk.harness import (
     KioskProcess,
     seed_demo_store,
     showing,
+    stored_rows,
+    stored_state,
     write_settings,
 )
 from hailong.kiosk.staff import views
@@ -58,15 +59,9 @@ def prepare(tmp_path):
     return settings, data_dir / "kiosk.db"
 
 
-def state(database, key):
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
 def rated_officers(database):
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        return [row[0] for row in db.execute("SELECT officer_id FROM ratings ORDER BY kiosk_seq")]
+    rows = stored_rows(database, "SELECT officer_id FROM ratings ORDER BY kiosk_seq")
+    return [row["officer_id"] for row in rows]
 
 
 def rate(kiosk, idle_picture):
@@ -99,7 +94,7 @@ def test_officers_sign_in_by_photo_and_pin_and_by_badge_and_the_technician_by_pi
         tap_cell(kiosk, views.ROSTER_PANEL, 1, views.ROSTER_COLUMNS)
         kiosk.wait_for(showing(views.KEYPAD_PANEL))
         enter_pin(kiosk, OFFICER_PINS[2])
-        eventually(lambda: state(database, "officer_id") == "2")
+        eventually(lambda: stored_state(database, "officer_id") == "2")
         serving_hung = kiosk.wait_for(
             lambda png: colour_box(png, FIRST_LEVEL) is not None
             and colour_box(png, views.KEYPAD_PANEL) is None
@@ -109,7 +104,7 @@ def test_officers_sign_in_by_photo_and_pin_and_by_badge_and_the_technician_by_pi
 
         # A USB barcode scanner types the code and Enter within milliseconds.
         scan_badge(kiosk, BADGES[3])
-        eventually(lambda: state(database, "officer_id") == "3")
+        eventually(lambda: stored_state(database, "officer_id") == "3")
         serving_mai = kiosk.wait_for(lambda png: png not in (serving_lan, serving_hung)
                                      and colour_box(png, FIRST_LEVEL) is not None)
         rate(kiosk, serving_mai)
@@ -123,7 +118,7 @@ def test_officers_sign_in_by_photo_and_pin_and_by_badge_and_the_technician_by_pi
         open_staff_menu(kiosk)
         assert kiosk.log().count("staff screens made") == 2
         # (The menu came after those keys, so they have been handled by now.)
-        assert state(database, "officer_id") == "3"
+        assert stored_state(database, "officer_id") == "3"
         kiosk.tap_colour(views.MENU_TECHNICIAN)
         enter_pin(kiosk, TECHNICIAN_PIN)
         kiosk.wait_for(showing(views.TECHNICIAN_HEADER))
@@ -139,10 +134,10 @@ def test_officers_sign_in_by_photo_and_pin_and_by_badge_and_the_technician_by_pi
 
         set_server_url("not a url")
         eventually(lambda: "change of sync.server_url refused" in kiosk.log())
-        assert state(database, "settings_override") is None
+        assert stored_state(database, "settings_override") is None
         set_server_url("http://127.0.0.1:8181")
-        eventually(lambda: state(database, "settings_override") is not None)
-        assert json.loads(state(database, "settings_override")) == {
+        eventually(lambda: stored_state(database, "settings_override") is not None)
+        assert json.loads(stored_state(database, "settings_override")) == {
             "sync": {"server_url": "http://127.0.0.1:8181"}
         }
 
