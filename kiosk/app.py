@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
@@ -27,7 +27,8 @@ from hailong.config.settings import KioskFile, KioskSettings
 from hailong.i18n import set_language
 from hailong.kiosk import trace
 from hailong.kiosk.controller import Event, KioskController
-from hailong.kiosk.flow import FinishFeedback, FollowUp, KioskFlow, Page
+from hailong.kiosk.flow import FOLLOW_UP_PAGES, FinishFeedback, FollowUp, KioskFlow, Page
+from hailong.kiosk.kivy_text import release_label_surfaces
 from hailong.kiosk.memory import TRIM_EVERY_S, release_free_memory
 from hailong.kiosk.screen_power import ScreenPower, ScreenSchedule
 from hailong.kiosk.screens.kv_i18n import _ as kv_translation
@@ -36,6 +37,14 @@ from hailong.kiosk.viewmodels import idle_view, reason_choices
 from hailong.kiosk.watchdog import Watchdog
 from hailong.kiosk.xdisplay import screen_size
 from hailong.sync.store import KioskStore, StoredRating
+
+if TYPE_CHECKING:
+    from hailong.kiosk.screens.comment import CommentScreen
+    from hailong.kiosk.screens.consent import ConsentScreen
+    from hailong.kiosk.screens.phone import PhoneScreen
+    from hailong.kiosk.screens.reason import ReasonScreen
+
+    FollowUpScreen = ReasonScreen | CommentScreen | ConsentScreen | PhoneScreen
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,9 @@ SCREEN_CHECK_S = 60.0
 
 # The first frames compile the renderer's shaders and fill Kivy's caches.
 FIRST_TRIM_S = 3.0
+
+# After the pages asked after a low rating are dropped: the next page is drawn by then.
+FOLLOW_UP_RELEASE_S = 1.0
 
 # EX_SOFTWARE: the service manager sees a failure and restarts the kiosk.
 EXIT_CRASHED = 70
@@ -143,6 +155,7 @@ class HaiLongKioskApp(App):
         self._tick_event = None
         # Taps are stored on this thread, as box presses are on the driver's.
         self._touches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-touch")
+        self._follow_ups: dict[Page, FollowUpScreen] = {}
 
     # -- Kivy hooks ------------------------------------------------------------
 
@@ -157,7 +170,6 @@ class HaiLongKioskApp(App):
         for screen in (self.idle, ThanksScreen(name=Page.THANKS.value),
                        NotEnrolledScreen(name=Page.NOT_ENROLLED.value)):
             manager.add_widget(screen)
-        self._build_follow_up(manager)
         self.controller.add_listener(self._on_controller_event)
         # Staff sign-in, supervisor and technician screens, and the language toggle.
         from hailong.kiosk.staff.desk import StaffDesk
@@ -165,32 +177,66 @@ class HaiLongKioskApp(App):
         self.staff = StaffDesk(self, manager)
         return manager
 
-    def _build_follow_up(self, manager: ScreenManager) -> None:
-        """The pages after a low rating; each answer goes to the flow."""
-        from hailong.kiosk.screens.comment import CommentScreen
-        from hailong.kiosk.screens.consent import ConsentScreen
-        from hailong.kiosk.screens.phone import PhoneScreen
-        from hailong.kiosk.screens.reason import ReasonScreen
+    def _follow_up_screen(self, page: Page) -> FollowUpScreen:
+        """The screen of a page asked after a low rating, made now if it is not there.
 
+        Most ratings never need them: they are made when a citizen is asked, and
+        dropped when the flow is back on a page of its own (`_drop_follow_ups`)."""
+        screen = self._follow_ups.get(page)
+        if screen is None:
+            screen = self._make_follow_up(page)
+            self._follow_ups[page] = screen
+            self.root.add_widget(screen)
+            log.info("follow-up page made: %s", page.value)
+        return screen
+
+    def _make_follow_up(self, page: Page) -> FollowUpScreen:
+        """Each answer goes to the flow."""
         flow = self.flow
-        self.reason = ReasonScreen(name=Page.REASON.value)
-        self.reason.bind(
-            on_reason=lambda _s, code: self._answered(flow.choose_reason, code)
+        if page is Page.REASON:
+            from hailong.kiosk.screens.reason import ReasonScreen
+
+            reason = ReasonScreen(name=page.value)
+            reason.bind(on_reason=lambda _s, code: self._answered(flow.choose_reason, code))
+            return reason
+        if page is Page.COMMENT:
+            from hailong.kiosk.screens.comment import CommentScreen
+
+            comment = CommentScreen(name=page.value)
+            comment.bind(
+                on_send=lambda _s, text: self._answered(flow.send_comment, text),
+                on_activity=lambda _s: self._still_answering(),
+            )
+            return comment
+        if page is Page.CONSENT:
+            from hailong.kiosk.screens.consent import ConsentScreen
+
+            consent = ConsentScreen(name=page.value)
+            consent.bind(on_answer=lambda _s, yes: self._answered(flow.answer_consent, yes))
+            return consent
+        if page is Page.PHONE:
+            from hailong.kiosk.screens.phone import PhoneScreen
+
+            phone = PhoneScreen(name=page.value)
+            phone.bind(
+                on_send=lambda _s, number: self._answered(flow.send_phone, number),
+                on_activity=lambda _s: self._still_answering(),
+            )
+            return phone
+        raise ValueError(f"{page.value} is not a page asked after a low rating")
+
+    def _drop_follow_ups(self) -> None:
+        if not self._follow_ups:
+            return
+        for screen in self._follow_ups.values():
+            self.root.remove_widget(screen)
+        log.info("follow-up pages dropped: %s", ", ".join(page.value for page in self._follow_ups))
+        self._follow_ups.clear()
+        # The widgets hold reference cycles: collect them once the page the citizen
+        # now sees is drawn, then hand the freed heap back.
+        Clock.schedule_once(
+            lambda _dt: release_free_memory(collect_garbage=True), FOLLOW_UP_RELEASE_S
         )
-        self.comment = CommentScreen(name=Page.COMMENT.value)
-        self.comment.bind(
-            on_send=lambda _s, text: self._answered(flow.send_comment, text),
-            on_activity=lambda _s: self._still_answering(),
-        )
-        consent = ConsentScreen(name=Page.CONSENT.value)
-        consent.bind(on_answer=lambda _s, yes: self._answered(flow.answer_consent, yes))
-        self.phone = PhoneScreen(name=Page.PHONE.value)
-        self.phone.bind(
-            on_send=lambda _s, number: self._answered(flow.send_phone, number),
-            on_activity=lambda _s: self._still_answering(),
-        )
-        for screen in (self.reason, self.comment, consent, self.phone):
-            manager.add_widget(screen)
 
     def on_start(self) -> None:
         from kivy.core.window import Window
@@ -231,9 +277,11 @@ class HaiLongKioskApp(App):
         kv_translation.switch_language(language)
         if self.root is not None:
             self._refresh_idle()
-            self.reason.show(reason_choices(self.controller.policy.reasons))
-            self.comment.refresh()
-            self.phone.refresh()
+            for page, screen in self._follow_ups.items():
+                if page is Page.REASON:
+                    screen.show(reason_choices(self.controller.policy.reasons))
+                elif page in (Page.COMMENT, Page.PHONE):
+                    screen.refresh()
 
     # -- controller events (any thread) → main thread --------------------------
 
@@ -317,6 +365,8 @@ class HaiLongKioskApp(App):
             self.trace.after_next_frame(self.flow.page.value)
             if self.flow.page is Page.THANKS:
                 self.voice.play(self.language)
+            if self.flow.page not in FOLLOW_UP_PAGES:
+                self._drop_follow_ups()
         if self._tick_event is not None:
             self._tick_event.cancel()
             self._tick_event = None
@@ -328,12 +378,13 @@ class HaiLongKioskApp(App):
 
     def _prepare(self, page: Page) -> None:
         """A follow-up page opens fresh for each citizen."""
+        if page not in FOLLOW_UP_PAGES:
+            return
+        screen = self._follow_up_screen(page)
         if page is Page.REASON:
-            self.reason.show(reason_choices(self.controller.policy.reasons))
-        elif page is Page.COMMENT:
-            self.comment.reset()
-        elif page is Page.PHONE:
-            self.phone.reset()
+            screen.show(reason_choices(self.controller.policy.reasons))
+        elif page in (Page.COMMENT, Page.PHONE):
+            screen.reset()
 
     def _tick(self, _dt: float) -> None:
         self.flow.tick(time.monotonic())
@@ -357,6 +408,7 @@ def run_app(settings: KioskFile, store_path: Path) -> int:
     """Run the kiosk until it is stopped (0) or crashes (EXIT_CRASHED)."""
 
     configure_kivy(settings.kiosk)
+    release_label_surfaces()
     handler = CrashHandler()
     ExceptionManager.add_handler(handler)
     store = KioskStore(store_path)

@@ -2,6 +2,7 @@
 (Xvfb), tapped with real X events — the on-screen keyboard included — and checked by
 what is on screen and what landed in the kiosk's SQLite file."""
 
+import re
 import time
 import unicodedata
 
@@ -130,6 +131,23 @@ def test_the_reason_page_looks_the_same_whichever_low_level_was_pressed(kiosk):
         kiosk.wait_for(filling(THANKS_BACKGROUND), timeout=5)
         assert last_row(kiosk.database)["held"] == 0
     assert pictures[0] == pictures[1]
+
+
+def test_the_follow_up_pages_are_made_for_each_citizen_and_dropped_after(kiosk):
+    """Made when a citizen is asked, dropped when the flow is past them: no page of
+    the follow-up stays in memory between citizens."""
+    seen = len(kiosk.log())
+    rate(kiosk, LEVELS[-1])
+    kiosk.wait_for(filling(REASON_BACKGROUND), timeout=5)
+    kiosk.tap_colour(SECONDARY_COLOUR)
+    kiosk.wait_for(filling(COMMENT_BACKGROUND), timeout=5)
+    kiosk.tap_colour(SECONDARY_COLOUR)
+    kiosk.wait_for(filling(CONSENT_BACKGROUND), timeout=5)
+    kiosk.tap_colour(SECONDARY_COLOUR)
+    kiosk.wait_for(filling(THANKS_BACKGROUND), timeout=5)
+    since = kiosk.log()[seen:]
+    assert re.findall(r"follow-up page made: (\w+)", since) == ["reason", "comment", "consent"]
+    assert re.findall(r"follow-up pages dropped: (.+)", since) == ["reason, comment, consent"]
 
 
 def test_a_high_rating_is_thanked_straight_away(kiosk):
