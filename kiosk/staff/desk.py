@@ -41,13 +41,6 @@ from hailong.kiosk.staff.overrides import (
     save_override,
 )
 from hailong.kiosk.staff.pins import WedgeReader, officer_with_badge, pin_matches
-from hailong.kiosk.staff.screens import (
-    MenuScreen,
-    PinScreen,
-    RosterScreen,
-    SupervisorScreen,
-    TechnicianScreen,
-)
 from hailong.kiosk.staff.shift import next_shift_end, shift_over
 from hailong.kiosk.staff.stats import officer_figures, period_starts
 from hailong.kiosk.staff.views import (
@@ -62,6 +55,13 @@ from hailong.kiosk.viewmodels import level_buttons
 
 if TYPE_CHECKING:
     from hailong.kiosk.app import HaiLongKioskApp
+    from hailong.kiosk.staff.screens import (
+        MenuScreen,
+        PinScreen,
+        RosterScreen,
+        SupervisorScreen,
+        TechnicianScreen,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,15 @@ class StaffDesk:
         return self._ui
 
     def _make_ui(self) -> StaffUi:
+        # Imported here: their rules (.kv) and the keyboards are parsed at the first
+        # opening, not at every start of a kiosk that may never see a technician.
+        from hailong.kiosk.staff.screens import (
+            MenuScreen,
+            PinScreen,
+            RosterScreen,
+            SupervisorScreen,
+        )
+
         menu = MenuScreen(name="menu")
         menu.bind(on_choice=lambda _s, choice: self._menu_choice(choice))
         roster = RosterScreen(name="roster")
@@ -403,6 +412,8 @@ class StaffDesk:
     def technician(self) -> TechnicianScreen:
         ui = self.ui
         if ui.technician is None:
+            from hailong.kiosk.staff.screens import TechnicianScreen
+
             screen = TechnicianScreen(name="technician")
             screen.bind(
                 on_button_test=lambda _s, on: self._button_test(on),
