@@ -1,5 +1,5 @@
 """Kiosk app benchmarks (issue #4): cold start to ready for a rating, press to
-thank-you drawn, and resident memory over 10,000 ratings.
+thank-you drawn, resident memory over 10,000 ratings and after a technician's visits.
 
 Everything runs for real: `hailong kiosk run` as a child process with a window on a
 private Xvfb, a simulated rating box on a real pseudo-terminal, the kiosk's SQLite
@@ -61,6 +61,9 @@ its settings and the server's answers with pydantic, whose import and the machin
 its first model builds are measured alone above: the bare app plus that is as low as
 such a kiosk can go on this renderer, before its first screen. On a kiosk with a GPU
 driver (a Raspberry Pi's V3D) the figures should differ; that has not been measured.
+A technician's visit loads the staff screens' code and rules, and the renderer
+compiles what their drawing needs; the screens themselves are dropped when the menu
+closes, the rest stays for the kiosk's run and levels off after a few visits.
 "Drawn" is when the buffer swap that shows the frame has returned. Of the
 press-to-thank-you time, the durable commit is the part the citizen's rating needs;
 the rest is the Kivy frame that shows it.
@@ -260,6 +263,7 @@ class PressRun:
     ratings: int
     # At the end, by MEMORY_PARTS.
     parts_end: dict[str, float]
+    pss_end_mb: float
 
 
 # Resident memory by where it lies, from /proc/PID/smaps: (part, how its mappings
@@ -291,10 +295,19 @@ def memory_parts(pid: int) -> dict[str, float]:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+    return _kib_field_mb(Path(f"/proc/{pid}/status"), "VmRSS:")
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size: each page shared with other processes counted by share."""
+    return _kib_field_mb(Path(f"/proc/{pid}/smaps_rollup"), "Pss:")
+
+
+def _kib_field_mb(path: Path, field: str) -> float:
+    for line in path.read_text().splitlines():
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} in {path}")
 
 
 def presses(folder: Path, display: str, timed: int, total: int) -> PressRun:
@@ -340,13 +353,62 @@ def presses(folder: Path, display: str, timed: int, total: int) -> PressRun:
                     rss_1k = _rss_mb(process.pid)
             return PressRun(
                 drawn, commit, stages, rss_start, rss_1k, _rss_mb(process.pid), done,
-                memory_parts(process.pid),
+                memory_parts(process.pid), _pss_mb(process.pid),
             )
     finally:
         simulator.close()
 
 
-def report(starts: Starts, run: PressRun, folder: Path, pydantic_mb: float) -> str:
+# The technician's PIN in the visits' settings file.
+TECHNICIAN_PIN = "246810"
+# Long enough for the kiosk's first trim after start (FIRST_TRIM_S) and for the
+# release that follows the staff menu's closing.
+SETTLE_S = 4.0
+
+
+@dataclass(frozen=True)
+class Visits:
+    idle_mb: float
+    # Resident memory once the staff menu is closed again, after each visit.
+    after_mb: list[float]
+
+
+def technician_visits(folder: Path, display: str, visits: int) -> Visits:
+    """A technician's visits, tapped with real X input: the staff menu opened, the
+    technician's PIN typed, the technician's screen shown, and all closed again."""
+    from hailong.kiosk.harness import KioskProcess, seed_demo_store, showing, write_settings
+    from hailong.kiosk.staff import views
+    from hailong.kiosk.staff.drive import enter_pin, open_staff_menu
+    from hailong.kiosk.staff.pins import hash_pin
+
+    data_dir = folder / "kiosk"
+    seed_demo_store(data_dir, officer_id=1)
+    config = write_settings(
+        folder / "kiosk.toml", data_dir, window_size=(1280, 800), fullscreen=True,
+        technician_pin_hash=hash_pin(TECHNICIAN_PIN),
+    )
+    with KioskProcess(config, display) as kiosk:
+        kiosk.wait_for(showing(views.STAFF_MARK))
+        time.sleep(SETTLE_S)
+        idle = _rss_mb(kiosk.pid)
+        after = []
+        for _visit in range(visits):
+            open_staff_menu(kiosk)
+            kiosk.tap_colour(views.MENU_TECHNICIAN)
+            enter_pin(kiosk, TECHNICIAN_PIN)
+            kiosk.wait_for(showing(views.SERVER_URL_ROW))
+            kiosk.tap_colour(views.MENU_BACK)
+            kiosk.wait_for(showing(views.MENU_TECHNICIAN))
+            kiosk.tap_colour(views.MENU_BACK)
+            kiosk.wait_for(showing(views.STAFF_MARK))
+            time.sleep(SETTLE_S)
+            after.append(_rss_mb(kiosk.pid))
+    return Visits(idle, after)
+
+
+def report(
+    starts: Starts, run: PressRun, visits: Visits | None, folder: Path, pydantic_mb: float
+) -> str:
     kiosk_s = starts.kiosk_s
     start = statistics.median(kiosk_s)
     bare = statistics.median(starts.bare_s)
@@ -379,6 +441,16 @@ def report(starts: Starts, run: PressRun, folder: Path, pydantic_mb: float) -> s
         f"≤ {GOAL_RSS_MB:.0f} MB: {verdict(run.rss_end_mb <= GOAL_RSS_MB)} |",
         f"| Memory growth from 1,000 to {run.ratings:,} ratings | {growth:+.1f} MB | — | "
         f"≤ {GOAL_GROWTH_MB:.0f} MB: {verdict(growth <= GOAL_GROWTH_MB)} |",
+        *(
+            [
+                f"| Resident memory after a technician's visits | idle {visits.idle_mb:.1f} MB; "
+                "once closed after each visit: "
+                + ", ".join(f"{mb:.1f}" for mb in visits.after_mb)
+                + " MB | — | no goal |"
+            ]
+            if visits is not None and visits.after_mb
+            else []
+        ),
         "",
         f"Where a press's time goes (the same {len(run.drawn_ms)} presses):",
         "",
@@ -401,6 +473,10 @@ def report(starts: Starts, run: PressRun, folder: Path, pydantic_mb: float) -> s
             for part, mb in run.parts_end.items()
         ),
         "",
+        f"Proportional set size at the end (each page shared with other processes counted "
+        f"by share; the X server maps the same Mesa and LLVM libraries): "
+        f"{run.pss_end_mb:.1f} MB.",
+        "",
         f"Pydantic's import and first model, alone in a fresh interpreter: {pydantic_mb:.1f} MB "
         f"(the bare Kivy app plus it: {starts.bare_rss_mb + pydantic_mb:.1f} MB).",
         NOTE,
@@ -417,6 +493,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="presses timed to the thank-you drawn (default 300)")
     parser.add_argument("--ratings", type=int, default=10_000,
                         help="ratings made in all, for the memory figures (default 10000)")
+    parser.add_argument("--visits", type=int, default=3,
+                        help="technician's visits, for the memory left after them "
+                             "(default 3; 0 skips them)")
     parser.add_argument("--update", type=Path, metavar="FILE",
                         help="rewrite this benchmark's section of FILE (docs/benchmarks.md)")
     args = parser.parse_args(argv)
@@ -432,7 +511,12 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = folder / "presses"
         run_dir.mkdir()
         run = presses(run_dir, x.display, args.presses, args.ratings)
-        text = report(starts, run, folder, pydantic_cost_mb())
+        visits = None
+        if args.visits > 0:
+            visits_dir = folder / "visits"
+            visits_dir.mkdir()
+            visits = technician_visits(visits_dir, x.display, args.visits)
+        text = report(starts, run, visits, folder, pydantic_cost_mb())
     print(text)
     if args.update:
         update_section(args.update, text)

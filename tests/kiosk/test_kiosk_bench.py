@@ -17,7 +17,7 @@ def test_the_kiosk_benchmark_measures_and_writes_its_section(tmp_path: Path) -> 
     doc.write_text("# Benchmarks\n\n## Other\n\nkept\n", encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "hailong.kiosk.bench", "--starts", "1", "--presses", "5",
-         "--ratings", "1000", "--update", str(doc)],
+         "--ratings", "1000", "--visits", "1", "--update", str(doc)],
         capture_output=True, text=True, timeout=240,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -26,6 +26,9 @@ def test_the_kiosk_benchmark_measures_and_writes_its_section(tmp_path: Path) -> 
     assert re.search(r"Cold start to idle screen drawn \(median of 1\) \| \d+\.\d\d s", text)
     assert re.search(r"Press to thank-you drawn \(5 presses\) \| p50 \d+\.\d ms", text)
     assert re.search(r"Resident memory after 1,000 ratings \| \d+\.\d MB", text)
+    assert re.search(r"Resident memory after a technician's visits \| idle \d+\.\d MB; "
+                     r"once closed after each visit: \d+\.\d MB \|", text)
+    assert re.search(r"Proportional set size at the end [^:]+: \d+\.\d MB\.", text)
     # Resident memory split by where it lies, for the kiosk and the bare app.
     for part in ("graphics libraries", "heap and anonymous", "other mapped files"):
         assert re.search(rf"\| {part}[^|]* \| \d+\.\d MB \| \d+\.\d MB \| [+-]\d+\.\d MB \|",
