@@ -199,31 +199,26 @@ class HaiLongKioskApp(App):
             reason = ReasonScreen(name=page.value)
             reason.bind(on_reason=lambda _s, code: self._answered(flow.choose_reason, code))
             return reason
-        if page is Page.COMMENT:
-            from hailong.kiosk.screens.comment import CommentScreen
-
-            comment = CommentScreen(name=page.value)
-            comment.bind(
-                on_send=lambda _s, text: self._answered(flow.send_comment, text),
-                on_activity=lambda _s: self._still_answering(),
-            )
-            return comment
         if page is Page.CONSENT:
             from hailong.kiosk.screens.consent import ConsentScreen
 
             consent = ConsentScreen(name=page.value)
             consent.bind(on_answer=lambda _s, yes: self._answered(flow.answer_consent, yes))
             return consent
-        if page is Page.PHONE:
-            from hailong.kiosk.screens.phone import PhoneScreen
+        # The answers typed on a keyboard: a comment, a phone number.
+        from hailong.kiosk.screens.comment import CommentScreen
+        from hailong.kiosk.screens.phone import PhoneScreen
 
-            phone = PhoneScreen(name=page.value)
-            phone.bind(
-                on_send=lambda _s, number: self._answered(flow.send_phone, number),
-                on_activity=lambda _s: self._still_answering(),
-            )
-            return phone
-        raise ValueError(f"{page.value} is not a page asked after a low rating")
+        screen_class, send = {
+            Page.COMMENT: (CommentScreen, flow.send_comment),
+            Page.PHONE: (PhoneScreen, flow.send_phone),
+        }[page]
+        typed = screen_class(name=page.value)
+        typed.bind(
+            on_send=lambda _s, value: self._answered(send, value),
+            on_activity=lambda _s: self._still_answering(),
+        )
+        return typed
 
     def _drop_follow_ups(self) -> None:
         if not self._follow_ups:

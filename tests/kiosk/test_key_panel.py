@@ -2,13 +2,10 @@
 a tap on a key dispatches it, a touch that slides off dispatches nothing, and the
 shift upper-cases the letters it draws."""
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
-from xvfb import Xvfb, display_env
+from xvfb import run_in_kivy_window
 
 pytestmark = pytest.mark.gui
 
@@ -115,14 +112,7 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def panel_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("key-panel")
-    with Xvfb(1024, 600) as x:
-        done = subprocess.run(
-            [sys.executable, "-c", SCRIPT, str(home / "kivy")],
-            capture_output=True, text=True, timeout=60, env=display_env(x.display), check=False,
-        )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return run_in_kivy_window(SCRIPT, tmp_path_factory.mktemp("key-panel") / "kivy")
 
 
 def test_a_tap_on_a_key_dispatches_that_key(panel_run):

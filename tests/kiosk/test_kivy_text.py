@@ -1,13 +1,10 @@
 """Labels let go of their SDL drawing surface once drawn, and draw exactly as before:
 checked in a real Kivy window (Xvfb) with Kivy's SDL2 text provider."""
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
-from xvfb import Xvfb, display_env
+from xvfb import run_in_kivy_window
 
 pytestmark = pytest.mark.gui
 
@@ -53,14 +50,7 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kivy-text")
-    with Xvfb(1024, 600) as x:
-        done = subprocess.run(
-            [sys.executable, "-c", SCRIPT, str(home / "kivy")],
-            capture_output=True, text=True, timeout=60, env=display_env(x.display), check=False,
-        )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return run_in_kivy_window(SCRIPT, tmp_path_factory.mktemp("kivy-text") / "kivy")
 
 
 def test_the_kiosk_draws_text_with_kivys_sdl2_provider(text_run):
