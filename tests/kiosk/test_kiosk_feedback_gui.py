@@ -70,6 +70,17 @@ def rate(kiosk, colour):
     kiosk.tap_colour(colour)
 
 
+def skip_every_question(kiosk):
+    """From the reason page: skip, skip, no thanks, until the thank-you shows. The rating
+    is kept, with nothing added."""
+    kiosk.tap_colour(SECONDARY_COLOUR)
+    kiosk.wait_for(filling(COMMENT_BACKGROUND), timeout=5)
+    kiosk.tap_colour(SECONDARY_COLOUR)
+    kiosk.wait_for(filling(CONSENT_BACKGROUND), timeout=5)
+    kiosk.tap_colour(SECONDARY_COLOUR)
+    kiosk.wait_for(filling(THANKS_BACKGROUND), timeout=5)
+
+
 def test_a_low_rating_leads_through_reason_comment_consent_and_phone(kiosk):
     rate(kiosk, LEVELS[-1])
     kiosk.wait_for(filling(REASON_BACKGROUND), timeout=5)
@@ -122,13 +133,7 @@ def test_the_reason_page_looks_the_same_whichever_low_level_was_pressed(kiosk):
         reason_page = kiosk.wait_for(filling(REASON_BACKGROUND), timeout=5)
         assert not any(colour_box(reason_page, level) for level in LEVELS)
         pictures.append(reason_page)
-        # Skip, skip, no thanks: the rating is kept, with nothing added.
-        kiosk.tap_colour(SECONDARY_COLOUR)
-        kiosk.wait_for(filling(COMMENT_BACKGROUND), timeout=5)
-        kiosk.tap_colour(SECONDARY_COLOUR)
-        kiosk.wait_for(filling(CONSENT_BACKGROUND), timeout=5)
-        kiosk.tap_colour(SECONDARY_COLOUR)
-        kiosk.wait_for(filling(THANKS_BACKGROUND), timeout=5)
+        skip_every_question(kiosk)
         assert last_row(kiosk.database)["held"] == 0
     assert pictures[0] == pictures[1]
 
@@ -139,12 +144,7 @@ def test_the_follow_up_pages_are_made_for_each_citizen_and_dropped_after(kiosk):
     seen = len(kiosk.log())
     rate(kiosk, LEVELS[-1])
     kiosk.wait_for(filling(REASON_BACKGROUND), timeout=5)
-    kiosk.tap_colour(SECONDARY_COLOUR)
-    kiosk.wait_for(filling(COMMENT_BACKGROUND), timeout=5)
-    kiosk.tap_colour(SECONDARY_COLOUR)
-    kiosk.wait_for(filling(CONSENT_BACKGROUND), timeout=5)
-    kiosk.tap_colour(SECONDARY_COLOUR)
-    kiosk.wait_for(filling(THANKS_BACKGROUND), timeout=5)
+    skip_every_question(kiosk)
     since = kiosk.log()[seen:]
     assert re.findall(r"follow-up page made: (\w+)", since) == ["reason", "comment", "consent"]
     assert re.findall(r"follow-up pages dropped: (.+)", since) == ["reason, comment, consent"]
