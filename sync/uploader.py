@@ -168,7 +168,8 @@ class Uploader:
                 upcoming.cancel()
                 upcoming = None
             return report, upcoming
-        return PushReport(), None
+        # Nothing to send: the backlog, if any, is held while citizens answer.
+        return PushReport(remaining=self._store.backlog()), None
 
     def _shrink(self, items: int, body_bytes: int) -> None:
         self._max_items = max(1, items // 2)
@@ -178,8 +179,10 @@ class Uploader:
         )
 
     def push_all(self, progress: Progress | None = None) -> PushReport:
-        """Upload until the backlog is empty, an upload fails or the server stops
-        answering for the items it is sent. `progress(done, total)` after each batch.
+        """Upload until nothing more can go (the backlog is empty, or what is left is
+        held while citizens answer the follow-up questions), an upload fails or the
+        server stops answering for the items it is sent. `progress(done, total)`
+        after each batch.
         Still one upload at a time; the next batch is read from the outbox while the
         server works on the one before."""
         report = PushReport(remaining=self._store.backlog())
@@ -193,6 +196,8 @@ class Uploader:
                 if progress:
                     done = report.sent + report.set_aside
                     progress(done, done + report.remaining)
+                if step.ok and not step.batches:
+                    break
                 if step.ok and step.sent + step.set_aside == 0:
                     return report.then(
                         PushReport(

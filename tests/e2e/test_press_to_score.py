@@ -121,6 +121,9 @@ def test_box_presses_reach_the_officers_score(tmp_path: Path, processes: list[Pr
 
         status = run_hailong("sync", "status", "--config", str(kiosk_toml))
         assert "Waiting to upload: 0" in status, status
+        # The low ratings were held while their citizens answered; the uploads meanwhile
+        # sent the others and were not failures (which would have meant a backoff).
+        assert "upload failed" not in kiosk.log(), kiosk.log()[-4000:]
 
         # The reason travelled with its rating; the later ones were left unanswered.
         exported = session.get("/api/v1/ratings", params={"format": "json"}).json()["items"]

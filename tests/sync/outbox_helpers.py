@@ -29,15 +29,24 @@ def new_rating(button: int = 1, box: BoxKey | None = None, officer_id: int | Non
     )
 
 
-def record(store: KioskStore, rating: NewRating | None = None, n: int = 0) -> StoredRating:
-    """Store a rating as the kiosk would, `n` seconds into the boot."""
+def record(
+    store: KioskStore, rating: NewRating | None = None, n: int = 0, *, hold: bool = False
+) -> StoredRating:
+    """Store a rating as the kiosk would, `n` seconds into the boot; `hold`, as a low
+    rating is kept back while the citizen answers the follow-up questions."""
     return store.record(
         rating or new_rating(),
         wall_time=T0 + timedelta(seconds=n),
         monotonic_ms=1000 * n,
         clock_trusted=True,
         boot_id=BOOT_ID,
+        hold=hold,
     )
+
+
+def hold(store: KioskStore, n: int = 0) -> StoredRating:
+    """A low rating held while its citizen answers the follow-up questions."""
+    return record(store, new_rating(button=4), n, hold=True)
 
 
 def record_many(store: KioskStore, count: int) -> list[StoredRating]:

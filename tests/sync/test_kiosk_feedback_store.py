@@ -11,17 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from outbox_helpers import BOOT_ID, T0, new_rating, record
+from outbox_helpers import T0, hold, record
 
 from hailong.sync.kiosk_migrations import alembic_config
 from hailong.sync.store import Feedback, KioskStore
-
-
-def hold(store: KioskStore, n: int = 0):
-    return store.record(
-        new_rating(button=4), wall_time=T0 + timedelta(seconds=n), monotonic_ms=1000 * n,
-        clock_trusted=True, boot_id=BOOT_ID, hold=True,
-    )
 
 
 def test_a_held_rating_waits_while_later_ones_go(store: KioskStore) -> None:

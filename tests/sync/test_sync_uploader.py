@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from http_peers import Answer, Hit, KeepAliveServer
 from ingest_peer import RESET, RESET_AFTER_COMMIT, IngestPeer, hang, status
-from outbox_helpers import BOOT_ID, record, record_many, wait_until
+from outbox_helpers import BOOT_ID, hold, record, record_many, wait_until
 
 from hailong.config.settings import SyncSettings
 from hailong.sync.backoff import Backoff
@@ -166,6 +166,47 @@ def test_a_rejected_item_is_set_aside_and_blocks_nothing(
     # Set aside means not retried: a second push sends nothing.
     assert _uploader(store, sync_settings(), peer).push_all() == PushReport()
     assert len(peer.uploads()) == 3
+
+
+def test_a_held_rating_waits_without_failing_the_upload(
+    store: KioskStore, peer: IngestPeer, sync_settings: Settings
+) -> None:
+    # A citizen is answering the follow-up questions of a low rating: it stays on the
+    # kiosk, and the ratings after it go; nothing is wrong with the server.
+    held = hold(store)
+    later = record(store, n=1)
+    uploader = _uploader(store, sync_settings(), peer)
+    assert uploader.push_all() == PushReport(sent=1, batches=1, remaining=1)
+    assert set(peer.stored) == {later.id}
+    # With only the held rating waiting, there is nothing to send: no request.
+    assert uploader.push_all() == PushReport(remaining=1)
+    assert len(peer.uploads()) == 1
+    assert store.sync_status().last_error is None
+    assert store.release(held.id)
+    assert uploader.push_all() == PushReport(sent=1, batches=1, remaining=0)
+    _assert_exactly_once(peer, store, {held.id, later.id})
+
+
+def test_a_held_rating_does_not_put_the_background_uploads_into_backoff(
+    store: KioskStore, peer: IngestPeer, sync_settings: Settings
+) -> None:
+    reports: list[PushReport] = []
+    # A failure would wait out a long backoff: the new rating would not go in time.
+    uploader = Uploader(
+        store, sync_settings(interval_s=60), credentials=lambda: peer.token,
+        backoff=Backoff(base_s=60, cap_s=60), boot_id=BOOT_ID, on_progress=reports.append,
+    )
+    held = hold(store)
+    uploader.start()
+    try:
+        wait_until(lambda: bool(reports))
+        later = record(store, n=1)
+        uploader.wake()
+        wait_until(lambda: later.id in peer.stored, timeout_s=5)
+    finally:
+        assert uploader.stop(timeout_s=5)
+    assert [report.error for report in reports] == [None, None]
+    assert held.id not in peer.stored
 
 
 def test_progress_callback(store: KioskStore, peer: IngestPeer, sync_settings: Settings) -> None:
