@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -69,12 +70,21 @@ def wait_for_http(url: str, deadline_s: float, proc: subprocess.Popen | None = N
     raise RuntimeError(_("no answer from {url} after {s} s").format(url=url, s=deadline_s))
 
 
-def write_kiosk_settings(path: Path, data_dir: Path, box_link: Path, server_url: str) -> None:
+def write_kiosk_settings(
+    path: Path, data_dir: Path, box_link: Path, server_url: str, staff_pin: str
+) -> None:
+    """The demo kiosk's settings; `staff_pin` opens its supervisor and technician
+    screens."""
+    from hailong.kiosk.staff.pins import hash_pin
+
+    pin_hash = hash_pin(staff_pin)
     path.write_text(
         "# Written by `hailong demo`.\n"
         "[kiosk]\n"
         f'data_dir = "{data_dir}"\n'
         "fullscreen = false\n"
+        f'supervisor_pin_hash = "{pin_hash}"\n'
+        f'technician_pin_hash = "{pin_hash}"\n'
         "[device]\n"
         f'port = "{box_link}"\n'
         "[sync]\n"
@@ -187,7 +197,9 @@ def _run(args: argparse.Namespace) -> int:
     kiosk_settings = data_dir / "kiosk.toml"
     server_url = f"http://127.0.0.1:{args.port}"
     logs.mkdir(parents=True, exist_ok=True)
-    write_kiosk_settings(kiosk_settings, kiosk_dir, box_link, server_url)
+    # Renewed on every start, as the server renews the demo's password and officer PIN.
+    staff_pin = "".join(secrets.choice("0123456789") for _i in range(6))
+    write_kiosk_settings(kiosk_settings, kiosk_dir, box_link, server_url, staff_pin)
 
     procs: list[subprocess.Popen] = []
     # Children run in their own sessions so a Ctrl-C reaches only this process, which
@@ -246,6 +258,11 @@ def _run(args: argparse.Namespace) -> int:
             print(
                 _("Score of the signed-in officer: {url}/officers/{id}").format(
                     url=server_url, id=officer
+                )
+            )
+            print(
+                _("The kiosk's supervisor and technician screens open with the PIN {pin}").format(
+                    pin=staff_pin
                 )
             )
             print(_("Logs: {path}").format(path=logs))

@@ -405,3 +405,5 @@ def _seed_demo(session: Session, args: argparse.Namespace) -> None:
         officers=", ".join(map(str, login.officer_ids))))
     print(_("Demo supervisor: username {username}  password {password}  (demo data only)").format(
         username=login.username, password=login.password))
+    print(_("Demo officers sign in at the kiosk with the PIN {pin}").format(
+        pin=login.officer_pin))

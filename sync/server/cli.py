@@ -107,6 +107,8 @@ def _serve(
                 url=base, username=login.username, password=login.password), flush=True)
             print(_("Demo counters (ids): {ids}").format(
                 ids=", ".join(map(str, login.counter_ids))), flush=True)
+            print(_("Demo officers sign in at the kiosk with the PIN {pin}").format(
+                pin=login.officer_pin), flush=True)
         # Not translated: launchers and tests wait for this exact line.
         print(f"listening on {base}", flush=True)
 

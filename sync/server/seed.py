@@ -57,6 +57,8 @@ class DemoLogin:
     unit_id: int
     counter_ids: tuple[int, ...]
     officer_ids: tuple[int, ...]
+    # What every demo officer types at the kiosk to sign in.
+    officer_pin: str
 
 
 def demo_photo(file_name: str) -> bytes:
@@ -70,7 +72,8 @@ def _unit(session: Session, name: str, parent_id: int | None) -> Unit:
 
 def seed_demo(session: Session) -> DemoLogin:
     """Create what is missing of the demo organisation. The supervisor's password
-    is renewed on every call, so the caller can always print a working login."""
+    and the officers' PIN are renewed on every call, so the caller can always print
+    a working login."""
     department = _unit(session, DEPARTMENT, None)
     unit = _unit(session, UNIT, department.id)
     counter_ids = []
@@ -86,6 +89,7 @@ def seed_demo(session: Session) -> DemoLogin:
             session.commit()
         counter_ids.append(counter.id)
     officer_ids = []
+    officer_pin = "".join(secrets.choice("0123456789") for _i in range(6))
     for demo in DEMO_OFFICERS:
         officer = session.scalars(
             select(Officer).where(Officer.unit_id == unit.id, Officer.name == demo.name)
@@ -94,6 +98,7 @@ def seed_demo(session: Session) -> DemoLogin:
             officer = org.add_officer(
                 session, unit.id, demo.name, demo.title, demo_photo(demo.photo)
             )
+        org.set_officer_pin(session, officer.id, officer_pin)
         officer_ids.append(officer.id)
     password = "".join(secrets.choice(PASSWORD_ALPHABET) for _i in range(12))
     user = session.scalars(select(User).where(User.username == SUPERVISOR)).first()
@@ -103,4 +108,6 @@ def seed_demo(session: Session) -> DemoLogin:
         user.password_hash = hash_password(password)
         user.active = True
         session.commit()
-    return DemoLogin(SUPERVISOR, password, unit.id, tuple(counter_ids), tuple(officer_ids))
+    return DemoLogin(
+        SUPERVISOR, password, unit.id, tuple(counter_ids), tuple(officer_ids), officer_pin
+    )

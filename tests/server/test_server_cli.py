@@ -19,12 +19,14 @@ import pytest
 from server_harness import Http
 
 from hailong.cli import main
+from hailong.kiosk.staff.pins import pin_matches
 from hailong.sync.server.seed import DEMO_OFFICERS, demo_photo
 from hailong.sync.wire import API_PREFIX, EnrollResponse
 
 STARTUP_S = 30.0
 # The server speaks its configured language, Vietnamese by default.
 DEMO_LOGIN = r"(?:username|tên đăng nhập): (\S+)\s+(?:password|mật khẩu): (\S+)"
+DEMO_OFFICER_PIN = r"PIN (\d{6})$"
 
 
 @dataclass
@@ -85,6 +87,7 @@ def test_the_demo_server_prints_a_working_login_and_enrolls_a_kiosk(
     data_dir = tmp_path / "server"
     with hailong_server("--demo", "--data-dir", str(data_dir), "--port", "0") as server:
         login = server.wait_for(DEMO_LOGIN)
+        officer_pin = server.wait_for(DEMO_OFFICER_PIN).group(1)
         url = server.wait_for(r"^listening on (http://127\.0\.0\.1:\d+)$").group(1)
         assert oct((data_dir / "secret_key").stat().st_mode & 0o777) == "0o600"
 
@@ -110,16 +113,26 @@ def test_the_demo_server_prints_a_working_login_and_enrolls_a_kiosk(
         assert first.photo_url is not None
         expected = next(o for o in DEMO_OFFICERS if o.name == first.name)
         assert Http(url).get(first.photo_url, headers=token).content == demo_photo(expected.photo)
+        # Every demo officer can sign in at the kiosk with the printed PIN.
+        assert all(pin_matches(officer.pin_hash, officer_pin) for officer in config.officers)
 
         server.process.send_signal(signal.SIGINT)  # Ctrl-C
         server.wait_for(r"Application shutdown complete")
         assert server.process.wait(15) == 130
 
-    # seeding again adds nothing twice and prints a new working password
+    # seeding again adds nothing twice and prints a new working password and PIN
     with hailong_server("--demo", "--data-dir", str(data_dir), "--port", "0") as server:
         login = server.wait_for(DEMO_LOGIN)
+        new_pin = server.wait_for(DEMO_OFFICER_PIN).group(1)
         url = server.wait_for(r"^listening on (http://127\.0\.0\.1:\d+)$").group(1)
         assert Http(url).login(login.group(1), login.group(2)).status_code == 303
+        code, out, err = admin(capsys, data_dir, "enroll-code", "--counter", "2")
+        assert code == 0, err
+        answer = Http(url).post(f"{API_PREFIX}/enroll",
+                                json={"code": out.splitlines()[-1], "app_version": "demo"})
+        officers = EnrollResponse.model_validate(answer.json()).config.officers
+        assert all(pin_matches(officer.pin_hash, new_pin) for officer in officers)
+        assert new_pin == officer_pin or not pin_matches(officers[0].pin_hash, officer_pin)
     code, out, _err = admin(capsys, data_dir, "officer", "list")
     assert len(out.splitlines()) == 4
     code, out, _err = admin(capsys, data_dir, "counter", "list")
