@@ -17,7 +17,7 @@ import termios
 import threading
 import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -243,16 +243,30 @@ def _run(args: argparse.Namespace) -> int:
             env = stack.enter_context(display())
             # The window must close before its display does.
             stack.callback(stop_all, procs)
-            if not args.no_window:
-                procs.append(
-                    subprocess.Popen(
-                        hailong_command("kiosk", "--config", str(kiosk_settings), "run"),
-                        env={**os.environ, **env},
-                        stdout=stack.enter_context((logs / "kiosk.log").open("a")),
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
+            kiosk_log = stack.enter_context((logs / "kiosk.log").open("a"))
+
+            def start_kiosk() -> subprocess.Popen:
+                return subprocess.Popen(
+                    hailong_command("kiosk", "--config", str(kiosk_settings), "run"),
+                    env={**os.environ, **env},
+                    stdout=kiosk_log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
+
+            kiosk = None if args.no_window else start_kiosk()
+            if kiosk is not None:
+                procs.append(kiosk)
+
+            def start_again(stopped: subprocess.Popen) -> subprocess.Popen | None:
+                # The kiosk stops by itself, with 0, to be started again (after an
+                # enrollment from its technician screen): its service unit restarts it,
+                # and so does the demo. Any other stop ends the demo.
+                if stopped.args != getattr(kiosk, "args", None) or stopped.returncode != 0:
+                    return None
+                print(_("The kiosk stopped to be started again; starting it."))
+                return start_kiosk()
+
             print()
             print(_("Hài Lòng is running. Dashboard: {url}").format(url=server_url))
             print(
@@ -267,7 +281,7 @@ def _run(args: argparse.Namespace) -> int:
             )
             print(_("Logs: {path}").format(path=logs))
             print(_("Press 1-4 to press a button on the rating box; q or Ctrl-C to stop."))
-            _forward_keys(box, procs)
+            _forward_keys(box, procs, start_again)
         except KeyboardInterrupt:
             pass
         except (RuntimeError, subprocess.CalledProcessError) as exc:
@@ -309,17 +323,28 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _forward_keys(box: subprocess.Popen, procs: list[subprocess.Popen]) -> None:
+def _forward_keys(
+    box: subprocess.Popen,
+    procs: list[subprocess.Popen],
+    start_again: Callable[[subprocess.Popen], subprocess.Popen | None],
+) -> None:
+    """Press the box's buttons for the keys typed, show what the box says, and watch
+    the processes: one that stopped is replaced by what `start_again` gives for it,
+    or ends the demo when that is None."""
     assert box.stdin is not None and box.stdout is not None
     with keys_without_echo():
         while True:
-            for proc in procs:
-                if proc.poll() is not None:
+            for index, proc in enumerate(procs):
+                if proc.poll() is None:
+                    continue
+                again = start_again(proc)
+                if again is None:
                     raise RuntimeError(
                         _("{cmd} stopped (exit {code})").format(
                             cmd=" ".join(proc.args[3:5]), code=proc.returncode
                         )
                     )
+                procs[index] = again
             ready, _w, _x = select.select([sys.stdin, box.stdout], [], [], 0.5)
             if box.stdout in ready:
                 _show_box_event(box.stdout.readline())

@@ -535,6 +535,8 @@ class StaffDesk:
 
     def _enrolled(self, config: Any) -> None:
         self.controller.apply_config(config)
+        log.info("enrolled as kiosk %s at %s; stopping, to be started again",
+                 config.kiosk_id, config.counter.name)
         message = _("Enrolled as kiosk {kiosk} at {counter}. The kiosk restarts now.").format(
             kiosk=config.kiosk_id, counter=config.counter.name
         )
