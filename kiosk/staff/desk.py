@@ -102,6 +102,9 @@ class StaffDesk:
         self._pin_for: tuple[str, int | None] = ("", None)
         self._pin_hash: str | None = None
         self._after_pin: Callable[[], None] = lambda: None
+        # A technician saved a setting, which the kiosk reads only at start: it stops,
+        # to be started again, once the staff menu closes.
+        self._restart_on_close = False
         # The staff screens: made when the menu opens, dropped when it closes (a
         # citizen's kiosk spends its day without them).
         self._ui: StaffUi | None = None
@@ -211,6 +214,9 @@ class StaffDesk:
         # back to the system.
         Clock.schedule_once(lambda _dt: release_free_memory(collect_garbage=True), 0.5)
         log.info("staff menu closed")
+        if self._restart_on_close:
+            log.info("settings changed by the technician; stopping, to be started again")
+            Clock.schedule_once(lambda _dt: self.app.stop())
 
     def _show(self, name: str) -> None:
         if name == "menu":
@@ -505,8 +511,11 @@ class StaffDesk:
             self.technician.say(message, ok=False)
             return
         log.info("technician changed %s.%s", section, field)
+        self._restart_on_close = True
         self._refresh_technician(fields=True)
-        self.technician.say(_("Saved. It takes effect when the kiosk restarts."), ok=True)
+        self.technician.say(
+            _("Saved. The kiosk restarts with it when the staff menu closes."), ok=True
+        )
 
     def _enroll(self, code: str) -> None:
         from hailong.kiosk.enrollment import enroll

@@ -286,3 +286,13 @@ def test_the_technician_types_a_server_url_on_the_on_screen_keyboard(display, tm
             "sync": {"server_url": "http://10.0.0.5:8181"}
         }
         assert "technician changed sync.server_url" in kiosk.log()
+
+        # The kiosk reads its settings at start: once the technician leaves, it stops
+        # for its service manager to start it again, with the new URL.
+        kiosk.tap_colour(views.MENU_BACK)
+        kiosk.wait_for(showing(views.MENU_SIGN_IN))
+        assert kiosk.running
+        kiosk.tap_colour(views.MENU_BACK)
+        eventually(lambda: not kiosk.running)
+        assert kiosk.stop() == 0
+        assert "settings changed by the technician; stopping, to be started again" in kiosk.log()
