@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -82,6 +82,14 @@ def read_catalog(lang: str) -> Catalog:
         return read_po(handle, locale=lang, domain=DOMAIN)
 
 
+def is_translated(message: Message) -> bool:
+    """Whether `message` has a translation the program will use: every plural form
+    filled (a plural's string is a tuple, true even when its forms are empty), and not
+    fuzzy (the compiled catalogue leaves fuzzy ones out)."""
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    return all(strings) and not message.fuzzy
+
+
 def compile_catalog(lang: str) -> bytes:
     import io
 
@@ -104,7 +112,7 @@ def update() -> int:
         with path.open("wb") as handle:
             write_po(handle, catalog, sort_output=True, width=100, ignore_obsolete=True)
         path.with_suffix(".mo").write_bytes(compile_catalog(lang))
-        missing = [m.id for m in read_catalog(lang) if m.id and not m.string]
+        missing = [m.id for m in read_catalog(lang) if m.id and not is_translated(m)]
         missing_total += len(missing)
         print(f"{lang}: {len(template)} messages, {len(missing)} untranslated")
     return 1 if missing_total else 0

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from hailong.i18n import _
+from hailong.i18n import _, ngettext
 from hailong.kiosk.cli_support import add_config_argument, load_settings, open_store
 
 if TYPE_CHECKING:
@@ -132,4 +132,15 @@ def _push(args: argparse.Namespace) -> int:
             sent=report.sent, set_aside=report.set_aside
         )
     )
+    if report.remaining:
+        # All a successful push leaves: low ratings whose citizens are still answering.
+        print(
+            ngettext(
+                "{count} rating is held while its citizen answers the follow-up questions; "
+                "it goes once released (at the latest when the kiosk starts again).",
+                "{count} ratings are held while their citizens answer the follow-up questions; "
+                "they go once released (at the latest when the kiosk starts again).",
+                report.remaining,
+            ).format(count=report.remaining)
+        )
     return 0

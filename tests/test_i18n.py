@@ -5,9 +5,10 @@ import re
 import unicodedata
 
 import pytest
+from babel.messages.catalog import Message
 
 from hailong import i18n
-from hailong.i18n_tools import compile_catalog, extract, po_path, read_catalog
+from hailong.i18n_tools import compile_catalog, extract, is_translated, po_path, read_catalog
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -18,9 +19,17 @@ def messages(catalog):
 
 def test_vietnamese_catalogue_covers_every_string_in_the_code():
     in_code = set(messages(extract()))
-    translated = {k for k, m in messages(read_catalog("vi")).items() if m.string and not m.fuzzy}
+    translated = {k for k, m in messages(read_catalog("vi")).items() if is_translated(m)}
     missing = sorted(in_code - translated)
     assert not missing, f"untranslated (run `make i18n` and translate): {missing[:20]}"
+
+
+def test_a_plural_with_an_empty_form_or_a_fuzzy_message_is_not_translated():
+    plural = ("{n} rating", "{n} ratings")
+    assert is_translated(Message(plural, ("{n} lượt",)))
+    assert not is_translated(Message(plural, ("",)))
+    assert not is_translated(Message("Saved.", ""))
+    assert not is_translated(Message("Saved.", "Đã lưu.", flags=("fuzzy",)))
 
 
 def test_translations_keep_placeholders_and_are_nfc():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from ingest_peer import IngestPeer, status
-from outbox_helpers import record_many
+from outbox_helpers import hold, record_many
 
 from hailong.cli import build_parser, dispatch
 from hailong.sync.store import KioskStore
@@ -80,6 +80,21 @@ def test_push_uploads_with_a_progress_bar_then_status_shows_it(
     assert "Waiting to upload: 0" in out
     assert "Oldest waiting rating" not in out
     assert "Last successful upload: never" not in out
+
+
+def test_push_says_what_it_leaves_held_for_a_citizen(
+    kiosk_toml: Path,
+    kiosk_db: Path,
+    peer: IngestPeer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with KioskStore(kiosk_db) as store:
+        hold(store, n=20)
+    assert main(["sync", "push", "--config", str(kiosk_toml)]) == 0
+    out, _ = capsys.readouterr()
+    assert "Uploaded 10 ratings; 0 set aside by the server." in out
+    assert "1 rating is held while its citizen answers the follow-up questions" in out
+    assert len(peer.stored) == 10
 
 
 def test_a_failed_push_exits_non_zero_with_the_error(
