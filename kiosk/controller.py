@@ -219,6 +219,11 @@ class KioskController:
                 self.store.set_state("officer_id", "")
         self._emit(Event.OFFICER)
 
+    def pull_roster_soon(self) -> bool:
+        """Ask the server for the roster now (see `Housekeeping.pull_config_soon`);
+        False when nothing was asked."""
+        return self._housekeeping is not None and self._housekeeping.pull_config_soon()
+
     def _box_report(self) -> BoxReport:
         info = self._driver.info if self._driver is not None else None
         return BoxReport(status=self._box_status, firmware=info.firmware if info else "")

@@ -24,6 +24,10 @@ from hailong.sync.wire import BoxStatus, Heartbeat, KioskConfig
 
 log = logging.getLogger(__name__)
 
+# An early roster pull (`pull_config_soon`) at most this often: a card nobody owns,
+# scanned again and again, must not become a request each time.
+EARLY_PULL_GAP_S = 30.0
+
 
 @dataclass(frozen=True)
 class BoxReport:
@@ -47,6 +51,10 @@ class Housekeeping:
         self._on_config = on_config
         self._clock = clock
         self._stop = threading.Event()
+        # Set to end a wait early: to stop, or for an early roster pull.
+        self._wake = threading.Event()
+        self._config_soon = threading.Event()
+        self._early_pull_at: float | None = None
         self._thread: threading.Thread | None = None
         self._failing: set[str] = set()
 
@@ -57,6 +65,7 @@ class Housekeeping:
 
     def stop(self, timeout_s: float | None = None) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s or self._settings.sync.timeout_s + 1)
 
@@ -76,6 +85,18 @@ class Housekeeping:
         ack = client.heartbeat(sync.server_url, token, beat, timeout=sync.timeout_s)
         if abs(ack.clock_skew_ms) > 2000:
             log.warning("this kiosk's clock is %+d ms off the server's", ack.clock_skew_ms)
+
+    def pull_config_soon(self) -> bool:
+        """Pull the roster now rather than at its interval (a badge the kiosk does not
+        know may have been given out since the last pull); False, and nothing asked,
+        when the last early pull was asked less than EARLY_PULL_GAP_S ago."""
+        now = self._clock()
+        if self._early_pull_at is not None and now - self._early_pull_at < EARLY_PULL_GAP_S:
+            return False
+        self._early_pull_at = now
+        self._config_soon.set()
+        self._wake.set()
+        return True
 
     def pull_config(self) -> None:
         if not self._store.get_state("token"):
@@ -97,11 +118,15 @@ class Housekeeping:
         ]
         due = {name: self._clock() for name, _task, _every in tasks}
         while not self._stop.is_set():
+            if self._config_soon.is_set():
+                self._config_soon.clear()
+                due["configuration"] = self._clock()
             for name, task, every in tasks:
                 if self._clock() >= due[name]:
                     self._attempt(name, task)
                     due[name] = self._clock() + every
-            self._stop.wait(max(0.05, min(due.values()) - self._clock()))
+            self._wake.wait(max(0.05, min(due.values()) - self._clock()))
+            self._wake.clear()
 
     def _attempt(self, name: str, task: Callable[[], None]) -> None:
         try:

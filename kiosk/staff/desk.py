@@ -383,13 +383,25 @@ class StaffDesk:
 
     def _badge(self, code: str) -> None:
         officer = officer_with_badge(self.controller.roster(), code)
-        if officer is None:
-            log.info("a badge that is on nobody's card was scanned")
-            if self.is_open:
-                self.ui.roster.message = _("This badge is not on this counter's roster.")
+        if officer is not None:
+            log.info("badge scanned")
+            self._sign_in(officer.id)
             return
-        log.info("badge scanned")
-        self._sign_in(officer.id)
+        log.info("a badge that is on nobody's card was scanned")
+        if self.is_open:
+            self.ui.roster.message = _("This badge is not on this counter's roster.")
+        # It may have been given out since the roster was last pulled: pull it now, and
+        # sign its officer in if it arrives in the next seconds.
+        if self.controller.pull_roster_soon():
+            self._await_badge(code, time.monotonic() + self.controller.settings.sync.timeout_s + 2)
+
+    def _await_badge(self, code: str, deadline: float) -> None:
+        officer = officer_with_badge(self.controller.roster(), code)
+        if officer is not None:
+            log.info("badge found on the roster just pulled")
+            self._sign_in(officer.id)
+        elif time.monotonic() < deadline:
+            Clock.schedule_once(lambda _dt: self._await_badge(code, deadline), 0.5)
 
     # -- supervisor ------------------------------------------------------------------------
 

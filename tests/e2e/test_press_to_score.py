@@ -25,6 +25,7 @@ from stack import (
 
 from hailong.config.reasons import REASON_CODES
 from hailong.kiosk.harness import KioskProcess, filling
+from hailong.kiosk.staff.drive import scan_badge
 from hailong.kiosk.viewmodels import CHOICE_COLOUR, REASON_BACKGROUND
 from hailong.xvfb import Xvfb
 
@@ -56,7 +57,7 @@ def test_box_presses_reach_the_officers_score(tmp_path: Path, processes: list[Pr
         kiosk={"response_interval_s": RESPONSE_INTERVAL_S, "reason_timeout_s": REASON_TIMEOUT_S},
         sync={"interval_s": 0.5},
     )
-    officer_id = enroll_kiosk(kiosk_toml, code)[0]
+    officer_id, colleague = enroll_kiosk(kiosk_toml, code)[:2]
     sign_in(kiosk_toml, officer_id)
 
     box = Process(
@@ -129,5 +130,18 @@ def test_box_presses_reach_the_officers_score(tmp_path: Path, processes: list[Pr
         exported = session.get("/api/v1/ratings", params={"format": "json"}).json()["items"]
         reasons = [r["reason"] or "" for r in exported if r["sipas_level"] == 2]
         assert sorted(reasons) == ["", "", "harassment_or_payment"]
+
+        # A colleague takes over with a badge given out on the server after the kiosk
+        # pulled its roster: the kiosk pulls it again at the scan and signs them in.
+        run_hailong("admin", "--data-dir", str(server.data_dir), "officer", "set-badge",
+                    str(colleague), "NV-2025-0042")
+        deadline = time.monotonic() + 15
+        while kiosk.log().rsplit("screen: ", 1)[-1].split()[0] != "idle":
+            assert time.monotonic() < deadline, kiosk.log()[-4000:]
+            time.sleep(0.2)
+        scan_badge(kiosk, "NV-2025-0042")
+        while f"officer signed in: {colleague}" not in kiosk.log():
+            assert time.monotonic() < deadline + 15, kiosk.log()[-4000:]
+            time.sleep(0.2)
 
         assert kiosk.stop() == 0, kiosk.log()[-4000:]

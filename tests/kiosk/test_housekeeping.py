@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from stack import (
+    Server,
     enroll_kiosk,
     processes,
     run_hailong,
@@ -16,24 +17,35 @@ from stack import (
 )
 
 from hailong.config.loader import load_kiosk
+from hailong.config.settings import KioskFile
 from hailong.kiosk.controller import Event, KioskController
+from hailong.kiosk.staff.pins import officer_with_badge
 from hailong.sync.store import KioskStore
+
+
+def enrolled_without_box(tmp_path: Path, server: Server, **sync: object) -> tuple[
+    KioskFile, list[int]
+]:
+    """A kiosk enrolled at counter 1 of `server`, its box disabled, `sync` in its
+    `[sync]` section: its settings and its roster's officer ids."""
+    kiosk_toml = write_kiosk_settings(
+        tmp_path / "kiosk.toml",
+        data_dir=tmp_path / "kiosk",
+        box_link=tmp_path / "no-box",
+        server_url=server.url,
+        sync=sync,
+    )
+    roster = enroll_kiosk(kiosk_toml, server.enroll_code(counter=1))
+    settings = load_kiosk(kiosk_toml)
+    no_box = settings.device.model_copy(update={"enabled": False})
+    return settings.model_copy(update={"device": no_box}), roster
 
 
 def test_heartbeats_and_roster_changes_reach_across(tmp_path: Path):
     with processes() as started:
         server = start_server(tmp_path / "server", started)
-        kiosk_toml = write_kiosk_settings(
-            tmp_path / "kiosk.toml",
-            data_dir=tmp_path / "kiosk",
-            box_link=tmp_path / "no-box",
-            server_url=server.url,
-            sync={"heartbeat_interval_s": 0.3, "config_refresh_s": 0.5, "interval_s": 0.5},
-        )
-        roster = enroll_kiosk(kiosk_toml, server.enroll_code(counter=1))
-        settings = load_kiosk(kiosk_toml)
-        settings = settings.model_copy(
-            update={"device": settings.device.model_copy(update={"enabled": False})}
+        settings, roster = enrolled_without_box(
+            tmp_path, server, heartbeat_interval_s=0.3, config_refresh_s=0.5, interval_s=0.5
         )
         officer_changes = threading.Event()
         with KioskStore(settings.kiosk.database_path) as store:
@@ -115,3 +127,34 @@ def test_the_servers_kiosk_policy_reaches_the_kiosk(tmp_path: Path):
             rating = controller.touch(2)
             assert rating is not None and rating.scale_size == 2 and rating.sipas_level == 2
             assert controller.wants_reason(rating)
+
+
+def test_a_badge_given_out_since_the_last_pull_is_pulled_at_once(tmp_path: Path):
+    with processes() as started:
+        server = start_server(tmp_path / "server", started)
+        # Left to itself the kiosk would not pull the roster again for an hour.
+        settings, roster = enrolled_without_box(
+            tmp_path, server, config_refresh_s=3600, heartbeat_interval_s=3600
+        )
+        def roster_pulled() -> None:
+            server.process.wait_for(lambda line: "GET /api/v1/kiosk/config" in line, 10)
+
+        with KioskStore(settings.kiosk.database_path) as store:
+            controller = KioskController(settings, store)
+            controller.start()
+            try:
+                roster_pulled()  # the pull every kiosk makes as it starts
+                run_hailong("admin", "--data-dir", str(server.data_dir), "officer", "set-badge",
+                            str(roster[1]), "NV-2025-0042")
+                assert officer_with_badge(controller.roster(), "NV-2025-0042") is None
+                assert controller.pull_roster_soon()
+                roster_pulled()
+                wait_until(
+                    lambda: officer_with_badge(controller.roster(), "NV-2025-0042") is not None,
+                    10,
+                    "the badge on the running kiosk's roster",
+                )
+                # Asked again at once (the same unknown card scanned twice): not again.
+                assert not controller.pull_roster_soon()
+            finally:
+                controller.stop()
