@@ -7,9 +7,12 @@ it can start and rate with no network at all.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import platform
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from hailong import __version__
 from hailong.sync import client
@@ -46,6 +49,18 @@ def load_config(store: KioskStore) -> KioskConfig | None:
     return KioskConfig.model_validate_json(raw) if raw else None
 
 
+def _photo_is_current(target: Path, url: str, kept_url: str | None) -> bool:
+    """Whether `target` holds the photo `url` names. The server's photo URLs carry the
+    start of the photo's SHA-256 (`?v=`), so a file damaged on the kiosk's disk is found
+    and fetched again; without it, an unchanged URL means an unchanged photo."""
+    if not target.exists():
+        return False
+    version = parse_qs(urlsplit(url).query).get("v")
+    if not version:
+        return kept_url == url
+    return hashlib.sha256(target.read_bytes()).hexdigest().startswith(version[0])
+
+
 def save_config(
     store: KioskStore, server_url: str, config: KioskConfig, photo_dir: Path, timeout: float
 ) -> None:
@@ -53,20 +68,23 @@ def save_config(
     token = store.get_state("token") or ""
     photo_dir.mkdir(parents=True, exist_ok=True)
     previous = load_config(store)
-    # A photo's URL changes with the photo, so an unchanged URL needs no download.
     kept = {o.id: o.photo_url for o in previous.officers} if previous else {}
     for officer in config.officers:
         if not officer.photo_url:
             continue
-        if kept.get(officer.id) == officer.photo_url and (photo_dir / f"{officer.id}.png").exists():
+        target = photo_dir / f"{officer.id}.png"
+        if _photo_is_current(target, officer.photo_url, kept.get(officer.id)):
             continue
         url = officer.photo_url
         if url.startswith("/"):
             url = server_url.rstrip("/") + url
         data = client.fetch_photo(url, token, timeout=timeout)
-        target = photo_dir / f"{officer.id}.png"
         partial = target.with_suffix(".part")
-        partial.write_bytes(data)
+        with partial.open("wb") as file:
+            file.write(data)
+            # On disk before the rename: a power cut must not leave an empty photo.
+            file.flush()
+            os.fsync(file.fileno())
         partial.replace(target)
     store.set_state("config", config.model_dump_json())
     officer = store.get_state("officer_id")

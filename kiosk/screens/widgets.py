@@ -9,6 +9,8 @@ which antialias their own edges: the window has no multisampling (see
 
 from __future__ import annotations
 
+import logging
+
 from kivy.graphics import Color, SmoothEllipse, SmoothLine, SmoothRoundedRectangle
 from kivy.properties import ColorProperty, NumericProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
@@ -17,6 +19,8 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from hailong.kiosk.viewmodels import mouth_points
+
+log = logging.getLogger(__name__)
 
 
 class RoundStroke:
@@ -133,7 +137,7 @@ class Silhouette(Widget):
 
 
 class PhotoFrame(FloatLayout):
-    """The officer's photo, or the silhouette when `source` is empty."""
+    """The officer's photo, or the silhouette when `source` is empty or cannot be read."""
 
     source = StringProperty("")
 
@@ -150,9 +154,12 @@ class PhotoFrame(FloatLayout):
             # A re-enrolled roster may replace a photo under the same file name.
             self._image.nocache = True
             self._image.source = self.source
-            self.add_widget(self._image)
-        else:
-            self.add_widget(self._silhouette)
+            if self._image.texture is not None:
+                self.add_widget(self._image)
+                return
+            # A damaged file (a download cut by a power failure) would be a blank box.
+            log.warning("officer photo %s cannot be read; the placeholder is shown", self.source)
+        self.add_widget(self._silhouette)
 
 
 class FlatScreen(Screen):
