@@ -215,8 +215,7 @@ class StaffDesk:
         Clock.schedule_once(lambda _dt: release_free_memory(collect_garbage=True), 0.5)
         log.info("staff menu closed")
         if self._restart_on_close:
-            log.info("settings changed by the technician; stopping, to be started again")
-            Clock.schedule_once(lambda _dt: self.app.stop())
+            self._start_again("settings changed by the technician")
 
     def _show(self, name: str) -> None:
         if name == "menu":
@@ -556,8 +555,6 @@ class StaffDesk:
 
     def _enrolled(self, config: Any) -> None:
         self.controller.apply_config(config)
-        log.info("enrolled as kiosk %s at %s; stopping, to be started again",
-                 config.kiosk_id, config.counter.name)
         message = _("Enrolled as kiosk {kiosk} at {counter}. The kiosk restarts now.").format(
             kiosk=config.kiosk_id, counter=config.counter.name
         )
@@ -567,9 +564,17 @@ class StaffDesk:
             screen.say(message, ok=True)
 
         self._to_technician(tell)
-        # The box driver and the citizen's screens start enrolled only at start-up;
-        # the service manager starts the kiosk again at once.
-        Clock.schedule_once(lambda _dt: self.app.stop(), 3.0)
+        # The box driver and the citizen's screens start enrolled only at start-up.
+        # The technician reads the message first.
+        self._start_again(
+            f"enrolled as kiosk {config.kiosk_id} at {config.counter.name}", after_s=3.0
+        )
+
+    def _start_again(self, why: str, after_s: float = 0.0) -> None:
+        """Stop the kiosk (exit 0) for its service manager, which restarts it at once
+        (`Restart=always`): what a technician changes is read only at start."""
+        log.info("%s; stopping, to be started again", why)
+        Clock.schedule_once(lambda _dt: self.app.stop(), after_s)
 
     # -- language, timeouts, shifts ------------------------------------------------------
 
